@@ -1,0 +1,5 @@
+import type { ArchRecord } from './arch.js';
+import { x86_64 } from './x86_64.js';
+
+export type { ArchRecord } from './arch.js';
+export const architectures: Record<string, ArchRecord> = { x86_64 };
