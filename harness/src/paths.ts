@@ -36,4 +36,5 @@ export const projectPaths = {
   rootfsInit: join(projectRoot, 'rootfs', 'init'),
   addonSource: join(projectRoot, 'rootfs', 'addon', 'rbmap_sys.c'),
   guestDist: join(distRoot, 'tests', 'guest'),
+  projectRootDir: projectRoot,
 } as const;

@@ -1,0 +1,114 @@
+/**
+ * Builds the guest's Node-API addon (rootfs/addon/rbmap_sys.c) with the host
+ * compiler, against the host Node's headers: the guest runs the host's node
+ * binary, so the ABI matches by construction.
+ *
+ * Cached by sha256(source + compiler command + node version) in
+ * <cacheDir>/addon/rbmap_sys-<hash>.node.
+ */
+import { createHash } from 'node:crypto';
+import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ExecaError } from 'execa';
+import { RbmapError } from './errors.js';
+import { projectPaths } from './paths.js';
+
+export interface BuildAddonOptions {
+  /** Cache root; the addon goes to <cacheDir>/addon/. */
+  cacheDir: string;
+  log: (line: string) => void;
+}
+
+const compiler = 'gcc';
+const baseFlags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror'] as const;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Node's header root: `npm config get nodedir`, else /usr. */
+async function nodeDir(log: (line: string) => void): Promise<string> {
+  try {
+    const { stdout } = await execa('npm', ['config', 'get', 'nodedir'], { timeout: 30_000 });
+    const dir = stdout.trim();
+    if (dir !== '' && dir !== 'undefined' && dir !== 'null') return dir;
+  } catch (e) {
+    log(`addon: 'npm config get nodedir' failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using /usr`);
+  }
+  return '/usr';
+}
+
+function isExecaError(e: unknown): e is ExecaError {
+  return e instanceof Error && 'exitCode' in e && 'stderr' in e;
+}
+
+/** Compile the addon (or reuse the cached build); returns the .node path. */
+export async function buildAddon(options: BuildAddonOptions): Promise<string> {
+  const { cacheDir, log } = options;
+  const source = projectPaths.addonSource;
+
+  let text: Buffer;
+  try {
+    text = await readFile(source);
+  } catch (cause) {
+    throw new RbmapError('E_ROOTFS', `cannot read the addon source ${source}`, {
+      hint: 'the checkout is incomplete: restore rootfs/addon/rbmap_sys.c',
+      cause,
+    });
+  }
+
+  const dir = await nodeDir(log);
+  const include = join(dir, 'include', 'node');
+  if (!(await exists(join(include, 'node_api.h')))) {
+    throw new RbmapError('E_HOST_DEPS', `Node.js headers not found: ${join(include, 'node_api.h')} is missing`, {
+      hint:
+        'install the headers of the running Node.js (Debian: apt-get install libnode-dev; NodeSource nodejs ships ' +
+        '/usr/include/node), or point npm at them: npm config set nodedir <dir containing include/node>',
+    });
+  }
+
+  const flags = [...baseFlags, `-I${include}`];
+  const hash = createHash('sha256')
+    .update(text)
+    .update('\0')
+    .update([compiler, ...flags].join(' '))
+    .update('\0')
+    .update(process.version)
+    .digest('hex')
+    .slice(0, 16);
+  const outDir = join(cacheDir, 'addon');
+  const out = join(outDir, `rbmap_sys-${hash}.node`);
+  if (await exists(out)) {
+    log(`addon: cached ${out}`);
+    return out;
+  }
+
+  await mkdir(outDir, { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  const started = Date.now();
+  log(`addon: ${compiler} ${flags.join(' ')} -o ${out} ${source}`);
+  try {
+    await execa(compiler, [...flags, '-o', tmp, source], { timeout: 120_000 });
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    if (isExecaError(e) && e.code === 'ENOENT') {
+      throw new RbmapError('E_HOST_DEPS', `the C compiler '${compiler}' is not installed (needed for the guest addon)`, {
+        hint: 'apt-get install gcc',
+        cause: e,
+      });
+    }
+    const detail = isExecaError(e) ? String(e.stderr ?? '').trim() || e.shortMessage : String(e);
+    throw new RbmapError('E_ROOTFS', `compiling the guest addon ${source} failed:\n${detail}`, {
+      hint: 'fix the compiler errors above in rootfs/addon/rbmap_sys.c (warnings are errors)',
+      cause: e,
+    });
+  }
+  log(`addon: built in ${Date.now() - started} ms`);
+  return out;
+}

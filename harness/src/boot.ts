@@ -1,0 +1,255 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { RbmapError } from './errors.js';
+
+/** Printed by the guest's /init as soon as it runs: the kernel has booted. */
+export const bootDoneMarker = 'rbmap-guest: init';
+
+export type BootEndReason = 'exited' | 'boot-timeout' | 'run-timeout' | 'watchdog' | 'qemu-error';
+
+export interface BootOptions {
+  /** QEMU binary (or a stand-in in tests). */
+  command: string;
+  args: string[];
+  /** The whole console is appended here as it arrives. */
+  consoleLogPath: string;
+  /** The guest must print `bootMarker` within this time (0 = no limit). */
+  bootTimeoutMs: number;
+  /** Limit for the whole run, from spawn to exit (0 = no limit). */
+  runTimeoutMs: number;
+  /**
+   * After the boot marker: end the run when neither the console nor any of
+   * `watchedFiles` has grown for this long (0 = off). Before the marker the boot
+   * timeout is the only guard.
+   */
+  watchdogMs: number;
+  /** Result channel files whose growth counts as guest activity. */
+  watchedFiles?: string[];
+  bootMarker?: string;
+  /** Called with each complete console line (no line terminator), e.g. for live echo. */
+  onLine?: (line: string) => void;
+  /**
+   * The user's terminal is the console: stdin is inherited (QEMU puts it in raw mode),
+   * the output is still copied to the log and to our stdout. No watchdog, no boot timeout.
+   */
+  interactive?: boolean;
+  /** Time between SIGTERM and SIGKILL when QEMU has to be stopped. */
+  killGraceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BootOutcome {
+  reason: BootEndReason;
+  qemuExitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** Time from spawn to the boot marker; null if it never appeared. */
+  bootMs: number | null;
+  /** Path of the console log file (the console itself, byte for byte). */
+  consoleLog: string;
+  /** Bytes of console output received. */
+  consoleBytes: number;
+  /** QEMU's own stderr (capped), or the spawn error. */
+  stderr: string;
+}
+
+const stderrCap = 64 * 1024;
+const streamDrainMs = 1000;
+
+/**
+ * Runs QEMU to its end and supervises it: console to the log file as it arrives,
+ * boot timeout, run timeout and no-output watchdog, each ending QEMU with SIGTERM
+ * then SIGKILL. Resolves once QEMU is gone; never leaves it running, not even when
+ * this process is interrupted.
+ */
+export async function runQemu(options: BootOptions): Promise<BootOutcome> {
+  const interactive = options.interactive === true;
+  const marker = options.bootMarker ?? bootDoneMarker;
+  const killGraceMs = options.killGraceMs ?? 3000;
+  mkdirSync(dirname(options.consoleLogPath), { recursive: true });
+  const logFd = openSync(options.consoleLogPath, 'w');
+
+  const startedAt = Date.now();
+  let consoleBytes = 0;
+  let bootMs: number | null = null;
+  let markerWindow = '';
+  let partialLine = '';
+  let lastActivityAt = startedAt;
+  let stderr = '';
+  let endReason: BootEndReason | null = null;
+
+  const child: ChildProcess = spawn(options.command, options.args, {
+    stdio: [interactive ? 'inherit' : 'ignore', 'pipe', interactive ? 'inherit' : 'pipe'],
+    // Own process group in batch mode, so the whole group can be killed. Not when
+    // interactive: a background group reading the terminal would get SIGTTIN.
+    detached: !interactive,
+    env: options.env ?? process.env,
+  });
+
+  const onConsoleData = (chunk: Buffer): void => {
+    writeSync(logFd, chunk);
+    consoleBytes += chunk.length;
+    lastActivityAt = Date.now();
+    if (interactive) process.stdout.write(chunk);
+    const text = chunk.toString('latin1');
+    if (bootMs === null) {
+      markerWindow += text;
+      if (markerWindow.includes(marker)) {
+        bootMs = Date.now() - startedAt;
+        markerWindow = '';
+      } else {
+        markerWindow = markerWindow.slice(-marker.length);
+      }
+    }
+    if (options.onLine !== undefined) {
+      const lines = (partialLine + chunk.toString('utf8')).split('\n');
+      partialLine = lines.pop() ?? '';
+      for (const line of lines) options.onLine(line.replace(/\r$/, ''));
+    }
+  };
+  child.stdout?.on('data', onConsoleData);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < stderrCap) stderr += chunk.toString('utf8').slice(0, stderrCap - stderr.length);
+  });
+
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      if (interactive) child.kill(signal);
+      else process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (reason: BootEndReason): void => {
+    if (endReason !== null) return;
+    endReason = reason;
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
+  };
+
+  // If this process exits or is interrupted while QEMU runs, take QEMU down with it.
+  const onProcessExit = (): void => signalGroup('SIGKILL');
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalGroup('SIGKILL');
+    removeProcessHooks();
+    process.kill(process.pid, signal);
+  };
+  const forwardedSignals: NodeJS.Signals[] = interactive ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const removeProcessHooks = (): void => {
+    process.off('exit', onProcessExit);
+    for (const signal of forwardedSignals) process.off(signal, onSignal);
+  };
+  process.on('exit', onProcessExit);
+  for (const signal of forwardedSignals) process.on(signal, onSignal);
+
+  const watchedSizes = new Map<string, number>();
+  const tickMs = Math.max(50, Math.min(500, Math.floor(minPositive(options.watchdogMs, options.bootTimeoutMs, 2000) / 4)));
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const file of options.watchedFiles ?? []) {
+      const size = fileSize(file);
+      if (size !== (watchedSizes.get(file) ?? 0)) {
+        watchedSizes.set(file, size);
+        lastActivityAt = now;
+      }
+    }
+    if (options.runTimeoutMs > 0 && now - startedAt >= options.runTimeoutMs) stop('run-timeout');
+    else if (!interactive && bootMs === null && options.bootTimeoutMs > 0 && now - startedAt >= options.bootTimeoutMs) {
+      stop('boot-timeout');
+    } else if (!interactive && bootMs !== null && options.watchdogMs > 0 && now - lastActivityAt >= options.watchdogMs) {
+      stop('watchdog');
+    }
+  }, tickMs);
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
+    child.on('error', (error) => {
+      // Also emitted when a signal cannot be sent; only a failed spawn has no pid.
+      if (child.pid === undefined) resolve({ code: null, signal: null, spawnError: error });
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
+  });
+  clearInterval(ticker);
+  if (killTimer !== undefined) clearTimeout(killTimer);
+  // A process that inherited the pipes (a script's child) can keep them open; don't wait forever.
+  await waitForStreams(child, streamDrainMs);
+  removeProcessHooks();
+  if (partialLine !== '' && options.onLine !== undefined) options.onLine(partialLine.replace(/\r$/, ''));
+  closeSync(logFd);
+
+  const failure = exit.spawnError;
+  if (failure !== null) stderr += `${stderr === '' ? '' : '\n'}could not start ${options.command}: ${failure.message}`;
+  const reason: BootEndReason = endReason ?? (failure === null && exit.code === 0 ? 'exited' : 'qemu-error');
+  return {
+    reason,
+    qemuExitCode: exit.code,
+    signal: exit.signal,
+    durationMs: Date.now() - startedAt,
+    bootMs,
+    consoleLog: options.consoleLogPath,
+    consoleBytes,
+    stderr,
+  };
+}
+
+/** The RbmapError matching an outcome that did not end on its own, or null. */
+export function bootOutcomeError(outcome: BootOutcome, limits: { bootTimeoutMs: number; runTimeoutMs: number; watchdogMs: number }): RbmapError | null {
+  const log = `console log: ${outcome.consoleLog}`;
+  switch (outcome.reason) {
+    case 'exited':
+      return null;
+    case 'boot-timeout':
+      return new RbmapError('E_BOOT_TIMEOUT', `the guest did not reach ${bootDoneMarker} within ${limits.bootTimeoutMs / 1000} s (${log})`, {
+        hint: 'look at the end of the console log: a kernel that stops early usually lacks a console or initramfs option',
+      });
+    case 'run-timeout':
+      return new RbmapError('E_RUN_TIMEOUT', `the guest run exceeded ${limits.runTimeoutMs / 1000} s (${log})`, {
+        hint: 'raise the run timeout if the tests are just slow under TCG, or look for a hung test in the TAP file',
+      });
+    case 'watchdog':
+      return new RbmapError('E_WATCHDOG', `the guest produced no output for ${limits.watchdogMs / 1000} s (${log})`, {
+        hint: 'the guest or a test hangs; the last lines of the console and of the TAP file show where',
+      });
+    case 'qemu-error':
+      return new RbmapError('E_QEMU', `QEMU failed (exit code ${String(outcome.qemuExitCode)}, signal ${String(outcome.signal)}): ${outcome.stderr.trim() || 'no message'}`, {
+        hint: 'check the QEMU binary and its arguments (rbmap doctor)',
+      });
+  }
+}
+
+function minPositive(...values: number[]): number {
+  const positive = values.filter((value) => value > 0);
+  return positive.length === 0 ? 2000 : Math.min(...positive);
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitForStreams(child: ChildProcess, limitMs: number): Promise<void> {
+  const streams = [child.stdout, child.stderr].filter((stream) => stream !== null && !stream.readableEnded && !stream.destroyed);
+  if (streams.length === 0) return;
+  await new Promise<void>((resolve) => {
+    let open = streams.length;
+    const timer = setTimeout(() => {
+      for (const stream of streams) stream?.destroy();
+      resolve();
+    }, limitMs);
+    for (const stream of streams) {
+      stream?.once('close', () => {
+        open -= 1;
+        if (open === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}

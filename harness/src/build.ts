@@ -1,0 +1,100 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { ArchRecord } from '../../vm/arch.js';
+import { RbmapError } from './errors.js';
+import { tryGit } from './git.js';
+import { sha256 } from './hash.js';
+import { crossArgs } from './kconfig.js';
+import { lastLines } from './proc.js';
+
+export interface BuildOptions {
+  srcDir: string;
+  buildDir: string;
+  arch: ArchRecord;
+  cacheDir: string;
+  jobs?: number;
+  /** Extra make arguments/targets (e.g. W=1 and object files). */
+  makeArgs?: string[];
+  log: (line: string) => void;
+  /** Log file for the full make output. */
+  logFile?: string;
+}
+
+export interface BuildResult {
+  image: string;
+  /** false when the stamp showed nothing changed and make was not run. */
+  ran: boolean;
+  durationMs: number;
+  output: string;
+}
+
+/** Environment for reproducible, ccache-backed kernel builds. */
+export function buildEnv(cacheDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CCACHE_DIR: process.env['CCACHE_DIR'] ?? join(cacheDir, 'ccache'),
+    CCACHE_MAXSIZE: process.env['CCACHE_MAXSIZE'] ?? '8G',
+    CCACHE_BASEDIR: process.env['CCACHE_BASEDIR'] ?? cacheDir,
+    KBUILD_BUILD_TIMESTAMP: 'rbmap',
+    KBUILD_BUILD_USER: 'rbmap',
+    KBUILD_BUILD_HOST: 'rbmap',
+  };
+}
+
+export function makeArgv(options: Pick<BuildOptions, 'srcDir' | 'buildDir' | 'arch' | 'jobs'>, extra: string[] = []): string[] {
+  const jobs = options.jobs ?? availableParallelism();
+  const cc = `ccache ${options.arch.crossCompile}gcc`;
+  return ['-C', options.srcDir, `O=${options.buildDir}`, `ARCH=${options.arch.kernelArch}`, ...crossArgs(options.arch), `CC=${cc}`, `HOSTCC=ccache gcc`, `-j${jobs}`, ...extra];
+}
+
+/**
+ * What identifies a finished build of a clean git tree: HEAD, the .config, the make
+ * arguments. When it matches the recorded stamp and the image exists, make is skipped.
+ */
+async function buildStamp(options: BuildOptions): Promise<string | null> {
+  const head = await tryGit(options.srcDir, ['rev-parse', 'HEAD']);
+  if (head.exitCode !== 0) return null;
+  const status = await tryGit(options.srcDir, ['status', '--porcelain', '--untracked-files=no']);
+  if (status.exitCode !== 0 || status.stdout.trim() !== '') return null;
+  const dotConfig = join(options.buildDir, '.config');
+  if (!existsSync(dotConfig)) return null;
+  return sha256(head.stdout.trim(), await readFile(dotConfig), makeArgv(options).join(' '));
+}
+
+export async function buildKernel(options: BuildOptions): Promise<BuildResult> {
+  const image = join(options.buildDir, options.arch.kernelImage);
+  const stampFile = join(options.buildDir, '.rbmap-build-stamp');
+  const stamp = options.makeArgs === undefined ? await buildStamp(options) : null;
+  if (stamp !== null && existsSync(image) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) {
+    options.log(`build: ${image} is up to date (tree, .config and make arguments unchanged)`);
+    return { image, ran: false, durationMs: 0, output: '' };
+  }
+  await mkdir(options.buildDir, { recursive: true });
+  const argv = makeArgv(options, options.makeArgs ?? []);
+  const logFile = options.logFile ?? join(options.buildDir, 'rbmap-build.log');
+  const logStream = createWriteStream(logFile);
+  options.log(`build: make ${argv.join(' ')}`);
+  const started = Date.now();
+  const child = execa('make', argv, { env: buildEnv(options.cacheDir), reject: false, all: true, buffer: { all: true } });
+  child.all?.pipe(logStream);
+  const result = await child;
+  logStream.end();
+  const output = typeof result.all === 'string' ? result.all : '';
+  const durationMs = Date.now() - started;
+  if (result.failed) {
+    const errors = output.split('\n').filter((l) => /error:|Error \d|undefined reference/.test(l));
+    throw new RbmapError('E_BUILD', `kernel build failed in ${options.srcDir}:\n${(errors.length > 0 ? errors.slice(0, 20).join('\n') : lastLines(output, 30))}`, {
+      hint: `full log: ${logFile}`,
+    });
+  }
+  if (options.makeArgs === undefined) {
+    if (!existsSync(image)) throw new RbmapError('E_BUILD', `make succeeded but ${image} was not produced`, { hint: `see ${logFile}` });
+    if (stamp !== null) await writeFile(stampFile, stamp);
+    const s = await stat(image);
+    options.log(`build: ${image} (${(s.size / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`);
+  }
+  return { image, ran: true, durationMs, output };
+}

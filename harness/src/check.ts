@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArchRecord } from '../../vm/arch.js';
+import { buildKernel } from './build.js';
+import { RbmapError } from './errors.js';
+import { git } from './git.js';
+import { configureKernel } from './kconfig.js';
+import { prepareTree } from './kernel.js';
+import { tryRun } from './proc.js';
+import { amPatches, checkoutTree, seriesKeyRef, type SeriesPatch } from './series.js';
+
+export interface CheckpatchResult {
+  errors: number;
+  warnings: number;
+  checks: number;
+  /** The first problem lines, for the report. */
+  problems: string[];
+}
+
+export type StepStatus = 'ok' | 'FAIL' | 'skipped';
+
+export interface CheckRow {
+  patch: string;
+  subject: string;
+  applies: StepStatus;
+  checkpatch: CheckpatchResult | null;
+  builds: StepStatus;
+  /** W=1 warnings in the files this patch touches, beyond those the base has. */
+  newW1Warnings: string[] | null;
+  detail: string;
+}
+
+export function parseCheckpatch(output: string): CheckpatchResult {
+  const total = /total: (\d+) errors?, (\d+) warnings?, (?:(\d+) checks?, )?\d+ lines checked/.exec(output);
+  if (total === null) {
+    return { errors: 1, warnings: 0, checks: 0, problems: [`checkpatch printed no summary:\n${output.slice(0, 2000)}`] };
+  }
+  const problems = output.split('\n').filter((l) => /^(ERROR|WARNING|CHECK):/.test(l));
+  return { errors: Number(total[1]), warnings: Number(total[2]), checks: Number(total[3] ?? 0), problems };
+}
+
+/** `file:line:col: warning: text [-Wflag]` lines that fall in one of `files`, line numbers dropped. */
+export function warningsIn(output: string, files: string[]): string[] {
+  const found: string[] = [];
+  for (const line of output.split('\n')) {
+    const m = /^(?:\.\.\/)*(?:\S*\/)?((?:[\w.+-]+\/)*[\w.+-]+\.[ch]):\d+(?::\d+)?: warning: (.*)$/.exec(line);
+    if (m?.[1] === undefined || m[2] === undefined) continue;
+    const file = files.find((f) => line.includes(f));
+    if (file !== undefined) found.push(`${file}: ${m[2]}`);
+  }
+  return found;
+}
+
+/** Multiset difference: warnings in `after` not matched one-for-one by `before`. */
+export function newWarnings(before: string[], after: string[]): string[] {
+  const pool = new Map<string, number>();
+  for (const w of before) pool.set(w, (pool.get(w) ?? 0) + 1);
+  const fresh: string[] = [];
+  for (const w of after) {
+    const left = pool.get(w) ?? 0;
+    if (left > 0) pool.set(w, left - 1);
+    else fresh.push(w);
+  }
+  return fresh;
+}
+
+export interface CheckRequest {
+  arch: ArchRecord;
+  cacheDir: string;
+  kernelSrc?: string;
+  extraFragments: string[];
+  /** Keep applying and building the next patches after one fails. */
+  keepGoing: boolean;
+  reportDir: string;
+  log: (line: string) => void;
+}
+
+/**
+ * Applies the series one patch at a time onto the pristine base and, after each patch,
+ * runs checkpatch --strict, builds (incrementally, in the same build folder `run` uses),
+ * and compiles the touched C files with W=1 to compare their warnings with the base's.
+ */
+export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
+  const prepared = await prepareTree({ ...request, applySeries: true, variant: 'default' });
+  const series = prepared.series;
+  if (series === null) throw new RbmapError('E_PATCH_APPLY', 'no series to check', {});
+  if (prepared.seriesState === 'already-present') {
+    throw new RbmapError('E_USAGE', `${prepared.srcDir} already has the series applied; check needs its base`, {
+      hint: 'point --kernel-src at the base tree (without the series)',
+    });
+  }
+  const base = prepared.tree.baseCommit;
+  if (base === null) throw new RbmapError('E_SOURCE', 'check needs a git tree', {});
+  const { srcDir, buildDir, fragments } = prepared;
+  const threeWay = request.kernelSrc !== undefined;
+  const optionalFragments = series.configFragment !== null ? [series.configFragment] : [];
+  const cFiles = [...new Set(series.patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')))];
+
+  await checkoutTree(srcDir, base);
+  const build = async (): Promise<void> => {
+    await configureKernel({ srcDir, buildDir, arch: request.arch, fragments, log: request.log, optionalFragments });
+    await buildKernel({ srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log });
+  };
+  const w1 = async (files: string[]): Promise<string[]> => {
+    const objects = files.map((f) => f.replace(/\.c$/, '.o'));
+    if (objects.length === 0) return [];
+    const r = await buildKernel({
+      srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log,
+      makeArgs: ['W=1', ...objects], logFile: join(buildDir, 'rbmap-w1.log'),
+    }).catch((e: unknown) => ({ output: e instanceof Error ? e.message : String(e) }));
+    return warningsIn(r.output, files);
+  };
+
+  request.log('check: building the base');
+  await build();
+  const builtC = cFiles.filter((f) => !f.startsWith('Documentation/'));
+  const baseWarnings = await w1(existingObjects(buildDir, builtC));
+
+  const rows: CheckRow[] = [];
+  let broken = false;
+  let failedBuild = false;
+  for (const patch of series.patches) {
+    const row: CheckRow = { patch: patch.file, subject: patch.subject, applies: 'skipped', checkpatch: null, builds: 'skipped', newW1Warnings: null, detail: '' };
+    rows.push(row);
+    if (broken) continue;
+    request.log(`check: ${patch.file}`);
+    const failure = await amPatches(srcDir, [patch], threeWay);
+    if (failure !== null) {
+      row.applies = 'FAIL';
+      row.detail = `conflicts in ${failure.conflictingFiles.join(', ') || '?'}\n${failure.output}`;
+      broken = true; // later patches build on this one: nothing further can be applied
+      continue;
+    }
+    row.applies = 'ok';
+    row.checkpatch = await runCheckpatch(srcDir, patch);
+    try {
+      await build();
+      row.builds = 'ok';
+    } catch (e) {
+      row.builds = 'FAIL';
+      row.detail = e instanceof Error ? e.message : String(e);
+      failedBuild = true;
+      broken = !request.keepGoing;
+      continue;
+    }
+    const touched = patch.files.filter((f) => f.endsWith('.c'));
+    const objectsNow = existingObjects(buildDir, touched);
+    row.newW1Warnings = newWarnings(baseWarnings, await w1(objectsNow));
+  }
+  if (!broken && !failedBuild) {
+    // The tip is what `run` wants: remember it so run reuses this commit and build.
+    await git(srcDir, ['update-ref', seriesKeyRef(base, series), 'HEAD']);
+    await build();
+  }
+  await mkdir(request.reportDir, { recursive: true });
+  await writeFile(join(request.reportDir, 'check.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  return rows;
+}
+
+async function runCheckpatch(srcDir: string, patch: SeriesPatch): Promise<CheckpatchResult> {
+  const r = await tryRun('perl', ['scripts/checkpatch.pl', '--strict', '--color=never', '--showfile', patch.path], { cwd: srcDir });
+  return parseCheckpatch(`${r.stdout}\n${r.stderr}`);
+}
+
+function existingObjects(buildDir: string, cFiles: string[]): string[] {
+  return cFiles.filter((f) => existsSync(join(buildDir, f.replace(/\.c$/, '.o'))));
+}
+
+export function rowFailed(row: CheckRow): boolean {
+  const cp = row.checkpatch;
+  return (
+    row.applies !== 'ok' ||
+    row.builds !== 'ok' ||
+    cp === null ||
+    cp.errors + cp.warnings + cp.checks > 0 ||
+    (row.newW1Warnings?.length ?? 0) > 0
+  );
+}
+
+export function formatCheck(rows: CheckRow[]): string {
+  const lines = ['patch                                                  applies  checkpatch (E/W/C)  builds  new W=1'];
+  for (const r of rows) {
+    const cp = r.checkpatch === null ? '-' : `${r.checkpatch.errors}/${r.checkpatch.warnings}/${r.checkpatch.checks}`;
+    const w1 = r.newW1Warnings === null ? '-' : String(r.newW1Warnings.length);
+    lines.push(`${r.patch.slice(0, 54).padEnd(54)} ${r.applies.padEnd(8)} ${cp.padEnd(19)} ${r.builds.padEnd(7)} ${w1}`);
+  }
+  for (const r of rows.filter(rowFailed)) {
+    lines.push('', `${r.patch}:`);
+    if (r.detail !== '') lines.push(r.detail);
+    for (const p of r.checkpatch?.problems ?? []) lines.push(`  ${p}`);
+    for (const w of r.newW1Warnings ?? []) lines.push(`  W=1: ${w}`);
+  }
+  const failed = rows.filter(rowFailed).length;
+  lines.push('', `${rows.length - failed} passed, ${failed} failed`);
+  return lines.join('\n');
+}

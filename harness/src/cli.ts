@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { checkSeries, formatCheck, rowFailed } from './check.js';
+import { doctor } from './doctor.js';
+import { ExitCode, RbmapError } from './errors.js';
+import { createHackTree, exportHackTree } from './hack.js';
+import { parseCommandLine, pipelineOptions } from './options.js';
+import { cacheRoot, projectRoot, runsRoot } from './paths.js';
+import { runPipeline, runShell, type GuestMode } from './run.js';
+
+const usage = `rbmap — build a kernel with the ring-buffer mapping series, boot it in QEMU, prove it.
+
+usage: rbmap <command> [options]
+
+commands:
+  doctor [--install]   check host packages (install the missing ones with --install, as root)
+  run                  source → patch → config → build → rootfs → boot → results → report
+  shell                boot the same kernel and rootfs with a shell on the console
+  check                per patch: applies, checkpatch --strict, builds, new W=1 warnings
+  hack [--dir DIR]     a git work tree with the series as commits, for editing it
+  export [--tree DIR]  write the hack tree's commits back to kernel-patches/
+
+options (run, shell, check):
+  --kernel-src DIR         build this tree instead of Debian's linux-source-6.1
+  --no-patches             do not apply kernel-patches/ (tree used as it is)
+  --config-fragment FILE   merge this fragment too (repeatable); every option is verified
+  --arch NAME              architecture record from vm/ (default x86_64)
+options (run, shell):
+  --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
+  --smp N                  guest CPUs (default 2)
+  --mem MB                 guest memory (default 1024)
+  --kvm auto|kvm|tcg       accelerator; auto probes KVM once and falls back to TCG (default auto)
+  --timeout S              whole guest run limit (default 900)
+  --boot-timeout S         time allowed to reach the guest's /init (default 120)
+  --watchdog S             end the guest after S seconds without any output (default 180)
+  --test-timeout S         per guest test limit (default 120)
+  --filter PATTERN         run only guest tests whose name matches (node --test-name-pattern)
+  --keep-going             run: keep running guest test files after one fails
+                           check: keep applying/building the next patches after a failure
+  --out DIR                run folder (default .rbmap/runs/<time>)
+  --guest-mode test|hang   hang: a guest that never finishes (proves the watchdog)
+  -v, --verbose            echo the guest console while it runs
+options (hack, export):
+  --dir DIR / --tree DIR   the hack tree (default .rbmap/linux)
+  --base REF               export: the commit the series sits on (default rbmap-base)
+  --force                  hack: reset an existing hack tree to kernel-patches/
+
+exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error
+cache: ${cacheRoot()} (set RBMAP_CACHE to move it)`;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv);
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command === undefined && !values.help ? ExitCode.usage : ExitCode.pass;
+  }
+  if (positionals.length > 1) {
+    throw new RbmapError('E_USAGE', `unexpected arguments: ${positionals.slice(1).join(' ')}`, { hint: 'rbmap --help' });
+  }
+  const options = pipelineOptions(values);
+  const cacheDir = cacheRoot();
+  const hackDir = values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
+  switch (command) {
+    case 'doctor':
+      await doctor(options.arch, { install: values.install, log });
+      return ExitCode.pass;
+    case 'run': {
+      const mode = values['guest-mode'];
+      if (mode !== 'test' && mode !== 'hang') {
+        throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test or hang`, { hint: 'rbmap --help' });
+      }
+      return runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log });
+    }
+    case 'shell':
+      return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });
+    case 'check': {
+      const rows = await checkSeries({
+        arch: options.arch,
+        cacheDir,
+        ...(options.kernelSrc !== undefined ? { kernelSrc: options.kernelSrc } : {}),
+        extraFragments: options.extraFragments,
+        keepGoing: options.keepGoing,
+        reportDir: join(projectRoot, '.rbmap', 'check'),
+        log,
+      });
+      process.stdout.write(`${formatCheck(rows)}\n`);
+      return rows.some(rowFailed) ? ExitCode.testFailure : ExitCode.pass;
+    }
+    case 'hack':
+      await createHackTree({ cacheDir, dir: hackDir, force: values.force, log, arch: options.arch });
+      return ExitCode.pass;
+    case 'export':
+      await exportHackTree({ dir: hackDir, base: values.base, log });
+      return ExitCode.pass;
+    default:
+      throw new RbmapError('E_USAGE', `unknown command ${command}`, { hint: 'rbmap --help lists the commands' });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof RbmapError) {
+      log(`rbmap: error [${error.code}]: ${error.message}`);
+      if (error.hint !== undefined) log(`rbmap: what to do: ${error.hint}`);
+      process.exitCode = error.exitCode;
+    } else {
+      log(`rbmap: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      log('rbmap: what to do: this is a bug in the harness; please report it with the command line you used');
+      process.exitCode = ExitCode.setupError;
+    }
+  },
+);

@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ArchRecord } from '../../vm/arch.js';
+import { RbmapError } from './errors.js';
+import { run, tryRun } from './proc.js';
+
+/** A host requirement: a Debian package, and a file that proves it is usable. */
+export interface HostRequirement {
+  debianPackage: string;
+  /** Why the pipeline needs it, shown when it is missing. */
+  purpose: string;
+  /** A path whose existence shows the package is installed. */
+  probe: string;
+}
+
+export function hostRequirements(arch: ArchRecord): HostRequirement[] {
+  return [
+    { debianPackage: 'linux-source-6.1', purpose: 'the base kernel tree', probe: '/usr/src/linux-source-6.1.tar.xz' },
+    { debianPackage: arch.qemuPackage, purpose: 'boots the guest', probe: `/usr/bin/${arch.qemuBinary}` },
+    { debianPackage: 'busybox-static', purpose: 'the guest userland', probe: '/bin/busybox' },
+    { debianPackage: 'gcc', purpose: 'compiles the kernel and the addon', probe: '/usr/bin/gcc' },
+    { debianPackage: 'make', purpose: 'kernel build', probe: '/usr/bin/make' },
+    { debianPackage: 'flex', purpose: 'kernel build (kconfig)', probe: '/usr/bin/flex' },
+    { debianPackage: 'bison', purpose: 'kernel build (kconfig)', probe: '/usr/bin/bison' },
+    { debianPackage: 'bc', purpose: 'kernel build (timeconst)', probe: '/usr/bin/bc' },
+    { debianPackage: 'libelf-dev', purpose: 'kernel build (objtool)', probe: '/usr/include/libelf.h' },
+    { debianPackage: 'libssl-dev', purpose: 'kernel build (sign-file)', probe: '/usr/include/openssl/ssl.h' },
+    { debianPackage: 'cpio', purpose: 'packs the initramfs', probe: '/usr/bin/cpio' },
+    { debianPackage: 'ccache', purpose: 'incremental kernel builds', probe: '/usr/lib/ccache/gcc' },
+    { debianPackage: 'perl', purpose: 'checkpatch.pl and kernel build scripts', probe: '/usr/bin/perl' },
+    { debianPackage: 'git', purpose: 'the kernel tree and the series (git am)', probe: '/usr/bin/git' },
+    { debianPackage: 'xz-utils', purpose: 'unpacks linux-source', probe: '/usr/bin/xz' },
+    { debianPackage: 'python3', purpose: 'kernel build helper scripts', probe: '/usr/bin/python3' },
+  ];
+}
+
+export interface DoctorReport {
+  missing: HostRequirement[];
+  nodeHeaders: string | null;
+}
+
+/** Where node_api.h lives for the running Node (npm's nodedir, else /usr). */
+export async function nodeHeadersDir(): Promise<string | null> {
+  const candidates: string[] = [];
+  const fromNpm = await tryRun('npm', ['config', 'get', 'nodedir']);
+  const nodedir = fromNpm.stdout.trim();
+  if (fromNpm.exitCode === 0 && nodedir !== '' && nodedir !== 'undefined') candidates.push(nodedir);
+  candidates.push('/usr', join(process.execPath, '..', '..'));
+  for (const dir of candidates) {
+    const include = join(dir, 'include', 'node');
+    if (existsSync(join(include, 'node_api.h'))) return include;
+  }
+  return null;
+}
+
+export async function examineHost(arch: ArchRecord): Promise<DoctorReport> {
+  return {
+    missing: hostRequirements(arch).filter((r) => !existsSync(r.probe)),
+    nodeHeaders: await nodeHeadersDir(),
+  };
+}
+
+export function installCommand(missing: HostRequirement[]): string {
+  return `apt-get update && apt-get install -y --no-install-recommends ${missing.map((r) => r.debianPackage).join(' ')}`;
+}
+
+/**
+ * Checks the host; with install=true and root, installs what is missing with apt-get.
+ * Throws E_HOST_DEPS naming each missing package and the command that fixes it.
+ */
+export async function doctor(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<void> {
+  let report = await examineHost(arch);
+  if (report.missing.length > 0 && options.install) {
+    if (process.getuid?.() !== 0) {
+      throw new RbmapError('E_HOST_DEPS', `missing host packages: ${names(report.missing)}; --install needs root`, {
+        hint: `run as root: ${installCommand(report.missing)}`,
+      });
+    }
+    options.log(`doctor: installing ${names(report.missing)}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await run('apt-get', ['update', '-q'], { env, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable' });
+    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...report.missing.map((r) => r.debianPackage)], {
+      env,
+      errorCode: 'E_HOST_DEPS',
+      hint: `install them by hand: ${installCommand(report.missing)}`,
+    });
+    report = await examineHost(arch);
+  }
+  for (const r of hostRequirements(arch)) {
+    const ok = !report.missing.includes(r);
+    options.log(`doctor: ${ok ? 'ok     ' : 'MISSING'} ${r.debianPackage.padEnd(18)} ${r.purpose}`);
+  }
+  options.log(`doctor: ${report.nodeHeaders !== null ? 'ok     ' : 'MISSING'} ${'node headers'.padEnd(18)} ${report.nodeHeaders ?? 'node_api.h not found'}`);
+  if (report.missing.length > 0) {
+    throw new RbmapError('E_HOST_DEPS', `missing host packages: ${names(report.missing)}`, {
+      hint: `install them (as root): ${installCommand(report.missing)}  — or run: rbmap doctor --install`,
+    });
+  }
+  if (report.nodeHeaders === null) {
+    throw new RbmapError('E_HOST_DEPS', 'Node.js headers (node_api.h) not found; the guest syscall addon cannot be built', {
+      hint: 'install the headers of the running Node (Debian/NodeSource package nodejs ships /usr/include/node), or set npm config nodedir',
+    });
+  }
+}
+
+function names(list: HostRequirement[]): string {
+  return list.map((r) => r.debianPackage).join(', ');
+}

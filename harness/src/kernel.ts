@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ArchRecord } from '../../vm/arch.js';
+import { buildKernel, type BuildResult } from './build.js';
+import { RbmapError } from './errors.js';
+import { git } from './git.js';
+import { sha256 } from './hash.js';
+import { configureKernel } from './kconfig.js';
+import { projectPaths } from './paths.js';
+import { checkoutTree, readSeries, seriesCommit, seriesPresence, type Series } from './series.js';
+import { debianBaseTree, userTree, type KernelTree } from './source.js';
+
+/** The project's fragments, merged in this order onto tinyconfig. */
+export const baseFragments = ['base.config', 'node.config', 'virtio.config', 'tracing.config', 'kunit.config'].map((f) =>
+  join(projectPaths.configFragments, f),
+);
+
+export interface KernelRequest {
+  arch: ArchRecord;
+  cacheDir: string;
+  /** --kernel-src; the Debian base when absent. */
+  kernelSrc?: string;
+  /** false with --no-patches. */
+  applySeries: boolean;
+  /** --config-fragment, merged after the project's own. */
+  extraFragments: string[];
+  /** Build variant name (build folder per variant). */
+  variant: string;
+  log: (line: string) => void;
+}
+
+export interface PreparedTree {
+  tree: KernelTree;
+  /** Where make runs (-C). */
+  srcDir: string;
+  buildDir: string;
+  series: Series | null;
+  /** How the series got into srcDir. */
+  seriesState: 'applied' | 'already-present' | 'not-requested';
+  fragments: string[];
+}
+
+export interface PreparedKernel extends PreparedTree {
+  build: BuildResult;
+}
+
+export function buildDirFor(cacheDir: string, arch: ArchRecord, variant: string, srcDir: string): string {
+  return join(cacheDir, 'build', `${arch.name}-${variant}-${sha256(srcDir).slice(0, 8)}`);
+}
+
+/** source → patch: a tree at the right commit, and the fragment list for it. */
+export async function prepareTree(request: KernelRequest): Promise<PreparedTree> {
+  const series = request.applySeries ? await readSeries(projectPaths.patches) : null;
+  if (series !== null && series.patches.length === 0) {
+    throw new RbmapError('E_PATCH_APPLY', 'kernel-patches/series lists no patches', { hint: 'use --no-patches to build the tree as it is' });
+  }
+  let tree: KernelTree;
+  let srcDir: string;
+  let seriesState: PreparedTree['seriesState'] = 'not-requested';
+  if (request.kernelSrc === undefined) {
+    tree = await debianBaseTree(request.cacheDir, request.log);
+    const base = tree.baseCommit as string;
+    const target = series === null ? base : await seriesCommit(tree.dir, base, series, false);
+    if (series !== null) seriesState = 'applied';
+    await checkoutTree(tree.dir, target);
+    srcDir = tree.dir;
+  } else {
+    tree = await userTree(request.kernelSrc);
+    srcDir = tree.dir;
+    if (series !== null) {
+      const presence = await seriesPresence(tree.dir, series);
+      if (presence === 'all') {
+        seriesState = 'already-present';
+      } else if (presence === 'some') {
+        throw new RbmapError('E_PATCH_APPLY', `${tree.dir} holds some of the series' commits but not all`, {
+          hint: 'check it out at the base (or at the full series), or pass --no-patches to build it as it is',
+        });
+      } else {
+        if (tree.baseCommit === null) {
+          throw new RbmapError('E_PATCH_APPLY', `${tree.dir} is not a git repository, so the series cannot be applied with git am`, {
+            hint: 'make it a git repository (git init && git add -A -f && git commit), or pass --no-patches if it is already patched',
+          });
+        }
+        const target = await seriesCommit(tree.dir, tree.baseCommit, series, true);
+        srcDir = join(request.cacheDir, 'trees', `ext-${sha256(tree.dir).slice(0, 12)}`);
+        if (!existsSync(join(srcDir, '.git'))) {
+          await git(tree.dir, ['worktree', 'prune']);
+          await git(tree.dir, ['worktree', 'add', '-q', '--detach', srcDir, target]);
+        } else {
+          await checkoutTree(srcDir, target);
+        }
+        seriesState = 'applied';
+      }
+    }
+  }
+  const fragments = [...baseFragments, join(projectPaths.projectRootDir, request.arch.configFragment)];
+  if (series?.configFragment != null && seriesState !== 'not-requested') fragments.push(series.configFragment);
+  fragments.push(...request.extraFragments);
+  const buildDir = buildDirFor(request.cacheDir, request.arch, request.variant, srcDir);
+  request.log(`source: ${tree.label}; series ${seriesState}${series !== null ? ` (${series.patches.length} patches)` : ''}; build in ${buildDir}`);
+  return { tree, srcDir, buildDir, series, seriesState, fragments };
+}
+
+/** source → patch → config → build. */
+export async function prepareKernel(request: KernelRequest): Promise<PreparedKernel> {
+  const prepared = await prepareTree(request);
+  await configureKernel({
+    srcDir: prepared.srcDir,
+    buildDir: prepared.buildDir,
+    arch: request.arch,
+    fragments: prepared.fragments,
+    log: request.log,
+  });
+  const build = await buildKernel({
+    srcDir: prepared.srcDir,
+    buildDir: prepared.buildDir,
+    arch: request.arch,
+    cacheDir: request.cacheDir,
+    log: request.log,
+  });
+  return { ...prepared, build };
+}

@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { architectures, type ArchRecord } from '../../vm/index.js';
+import { RbmapError } from './errors.js';
+
+export type KvmMode = 'auto' | 'kvm' | 'tcg';
+
+/** Options shared by the commands that build and boot (run, shell, check). */
+export interface PipelineOptions {
+  arch: ArchRecord;
+  kernelSrc?: string;
+  applySeries: boolean;
+  rootfs?: string;
+  extraFragments: string[];
+  smp: number;
+  memMb: number;
+  timeoutS: number;
+  bootTimeoutS: number;
+  watchdogS: number;
+  testTimeoutS: number;
+  filter?: string;
+  keepGoing: boolean;
+  kvm: KvmMode;
+  out?: string;
+  verbose: boolean;
+}
+
+export const optionSpec = {
+  arch: { type: 'string' as const, default: 'x86_64' },
+  'kernel-src': { type: 'string' as const },
+  'no-patches': { type: 'boolean' as const, default: false },
+  rootfs: { type: 'string' as const },
+  'config-fragment': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  smp: { type: 'string' as const, default: '2' },
+  mem: { type: 'string' as const, default: '1024' },
+  timeout: { type: 'string' as const, default: '900' },
+  'boot-timeout': { type: 'string' as const, default: '120' },
+  watchdog: { type: 'string' as const, default: '180' },
+  'test-timeout': { type: 'string' as const, default: '120' },
+  filter: { type: 'string' as const },
+  'keep-going': { type: 'boolean' as const, default: false },
+  kvm: { type: 'string' as const, default: 'auto' },
+  out: { type: 'string' as const },
+  verbose: { type: 'boolean' as const, short: 'v', default: false },
+  install: { type: 'boolean' as const, default: false },
+  dir: { type: 'string' as const },
+  tree: { type: 'string' as const },
+  base: { type: 'string' as const, default: 'rbmap-base' },
+  force: { type: 'boolean' as const, default: false },
+  'guest-mode': { type: 'string' as const, default: 'test' },
+  help: { type: 'boolean' as const, short: 'h', default: false },
+};
+
+export function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: optionSpec, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new RbmapError('E_USAGE', (cause as Error).message, { hint: 'rbmap --help lists the commands and options' });
+  }
+}
+
+function positiveInt(name: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RbmapError('E_USAGE', `--${name} ${text}: expected a whole number ≥ ${min}`, { hint: 'rbmap --help' });
+  }
+  return n;
+}
+
+export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['values']): PipelineOptions {
+  const arch = architectures[values.arch];
+  if (arch === undefined) {
+    throw new RbmapError('E_USAGE', `unknown --arch ${values.arch}`, { hint: `known: ${Object.keys(architectures).join(', ')}` });
+  }
+  if (values.kvm !== 'auto' && values.kvm !== 'kvm' && values.kvm !== 'tcg') {
+    throw new RbmapError('E_USAGE', `--kvm ${values.kvm}: expected auto, kvm or tcg`, { hint: 'rbmap --help' });
+  }
+  const options: PipelineOptions = {
+    arch,
+    applySeries: !values['no-patches'],
+    extraFragments: values['config-fragment'].map((f) => resolve(f)),
+    smp: positiveInt('smp', values.smp),
+    memMb: positiveInt('mem', values.mem, 256),
+    timeoutS: positiveInt('timeout', values.timeout),
+    bootTimeoutS: positiveInt('boot-timeout', values['boot-timeout']),
+    watchdogS: positiveInt('watchdog', values.watchdog),
+    testTimeoutS: positiveInt('test-timeout', values['test-timeout']),
+    keepGoing: values['keep-going'],
+    kvm: values.kvm,
+    verbose: values.verbose,
+  };
+  if (values['kernel-src'] !== undefined) options.kernelSrc = resolve(values['kernel-src']);
+  if (values.rootfs !== undefined) options.rootfs = resolve(values.rootfs);
+  if (values.filter !== undefined) options.filter = values.filter;
+  if (values.out !== undefined) options.out = resolve(values.out);
+  return options;
+}

@@ -1,0 +1,352 @@
+/**
+ * Builds the guest initramfs (gzip'd newc cpio) described in docs/internals.md:
+ *
+ *   /init                          <- rootfs/init (busybox sh, mode 755)
+ *   /bin/busybox + applet links    <- the host's busybox-static
+ *   <node path> (+ /usr/bin/node)  <- the host's node binary (process.execPath)
+ *   every library `ldd node` lists, at the same path, plus the dynamic loader
+ *   /opt/rbmap/guest/              <- guestDist (compiled guest tests) + package.json
+ *   /opt/rbmap/addon/rbmap_sys.node
+ *   /dev /proc /sys /tmp /root /etc (empty dirs; init mounts devtmpfs on /dev)
+ *
+ * The image is named by a sha256 over every input (contents of init, addon and
+ * guest files; path + size + mtime of node, its libraries and busybox), so an
+ * unchanged input set reuses the existing image.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import {
+  chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
+} from 'node:fs/promises';
+import { dirname, join, posix, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { execa, type ExecaError } from 'execa';
+import { RbmapError } from './errors.js';
+
+export interface BuildRootfsOptions {
+  /** Cache root; images go to <cacheDir>/rootfs/. */
+  cacheDir: string;
+  /** The compiled addon (buildAddon()). */
+  addonPath: string;
+  /** Compiled guest tests (dist/tests/guest). */
+  guestDist: string;
+  /** The guest /init script (rootfs/init). */
+  initPath: string;
+  log: (line: string) => void;
+}
+
+export interface RootfsImage {
+  /** The gzip'd newc cpio. */
+  path: string;
+  /** false when an image for the same inputs already existed. */
+  rebuilt: boolean;
+  bytes: number;
+}
+
+/** Bump when the layout changes, so old cached images are not reused. */
+const layoutVersion = 'rbmap-rootfs-v2';
+/** Images kept in the cache (newest first); older ones are deleted. */
+const keepImages = 3;
+const imagePrefix = 'rbmap-rootfs-';
+const imageSuffix = '.cpio.gz';
+const busyboxCandidates = ['/bin/busybox', '/usr/bin/busybox', '/usr/sbin/busybox', '/sbin/busybox'];
+
+function fail(message: string, hint: string, cause?: unknown): RbmapError {
+  return new RbmapError('E_ROOTFS', message, cause === undefined ? { hint } : { hint, cause });
+}
+
+function isExecaError(e: unknown): e is ExecaError {
+  return e instanceof Error && 'exitCode' in e && 'stderr' in e;
+}
+
+function firstLine(e: unknown): string {
+  if (isExecaError(e)) return (String(e.stderr ?? '').trim() || e.shortMessage).split('\n')[0] ?? '';
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Does this ELF file ask for a dynamic loader (has PT_INTERP)? null: not ELF64. */
+async function hasInterpreter(path: string): Promise<boolean | null> {
+  const fh = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(64);
+    await fh.read(header, 0, 64, 0);
+    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return null;
+    const phoff = Number(header.readBigUInt64LE(0x20));
+    const phentsize = header.readUInt16LE(0x36);
+    const phnum = header.readUInt16LE(0x38);
+    const table = Buffer.alloc(phentsize * phnum);
+    await fh.read(table, 0, table.length, phoff);
+    for (let i = 0; i < phnum; i++) {
+      if (table.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return true;
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function findBusybox(): Promise<string> {
+  for (const candidate of busyboxCandidates) {
+    let real: string;
+    try {
+      real = await realpath(candidate);
+    } catch {
+      continue;
+    }
+    if ((await hasInterpreter(real)) === true) continue; // dynamic: useless in the guest
+    return real;
+  }
+  throw fail(
+    `no statically linked busybox found (looked at ${busyboxCandidates.join(', ')})`,
+    'apt-get install busybox-static',
+  );
+}
+
+async function busyboxApplets(busybox: string): Promise<string[]> {
+  try {
+    const { stdout } = await execa(busybox, ['--list'], { timeout: 30_000 });
+    return stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => /^[A-Za-z0-9_.[\]-]+$/.test(s) && s !== 'busybox');
+  } catch (e) {
+    throw fail(`'${busybox} --list' failed: ${firstLine(e)}`, 'reinstall busybox-static: apt-get install --reinstall busybox-static', e);
+  }
+}
+
+async function checkCpio(): Promise<void> {
+  try {
+    await execa('cpio', ['--version'], { timeout: 30_000 });
+  } catch (e) {
+    throw fail(`cpio is not usable: ${firstLine(e)}`, 'apt-get install cpio', e);
+  }
+}
+
+/** Absolute paths of the shared libraries (and loader) `ldd` lists for `binary`. */
+async function sharedLibraries(binary: string): Promise<string[]> {
+  const result = await execa('ldd', [binary], { timeout: 30_000, reject: false });
+  const stdout = String(result.stdout ?? '');
+  if (result.failed && !/not a dynamic executable/.test(stdout + String(result.stderr ?? ''))) {
+    throw fail(`'ldd ${binary}' failed: ${firstLine(result)}`, 'ldd comes with libc-bin: apt-get install libc-bin', result);
+  }
+  const libs = new Set<string>();
+  for (const raw of stdout.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || /not a dynamic executable/.test(line)) continue;
+    const missing = /^(\S+) => not found/.exec(line);
+    if (missing) {
+      throw fail(`${binary} needs ${missing[1] ?? '?'}, which ldd cannot find`, `install the package providing ${missing[1] ?? 'it'}`);
+    }
+    const arrow = /=>\s+(\/\S+)/.exec(line);
+    const bare = /^(\/\S+)\s+\(/.exec(line);
+    const lib = arrow?.[1] ?? bare?.[1];
+    if (lib !== undefined) libs.add(lib);
+  }
+  return [...libs].sort();
+}
+
+/** Files under `root`, as sorted relative POSIX paths. */
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) out.push(relative(root, full).split('\\').join('/'));
+    }
+  }
+  await walk(root);
+  return out;
+}
+
+/** Every path under the staging dir (dirs before their contents), relative, sorted. */
+async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      out.push(relative(root, full));
+      if (entry.isDirectory()) await walk(full);
+    }
+  }
+  await walk(root);
+  return out;
+}
+
+interface HostFile {
+  /** Path in the guest (absolute) == path on the host as referenced. */
+  path: string;
+  /** Resolved host file to copy. */
+  real: string;
+  mode: number;
+}
+
+async function hostFile(path: string, what: string, hint: string): Promise<HostFile> {
+  try {
+    const real = await realpath(path);
+    const st = await stat(real);
+    return { path, real, mode: st.mode & 0o7777 };
+  } catch (e) {
+    throw fail(`cannot read ${what} ${path}: ${firstLine(e)}`, hint, e);
+  }
+}
+
+async function hashStat(hash: Hash, file: HostFile): Promise<void> {
+  const st = await stat(file.real);
+  hash.update(`stat\0${file.path}\0${file.real}\0${st.size}\0${st.mtimeMs}\0${file.mode}\n`);
+}
+
+async function readInput(path: string, what: string, hint: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw fail(`cannot read ${what} ${path}: ${firstLine(e)}`, hint, e);
+  }
+}
+
+async function pruneOld(dir: string, keep: string, log: (line: string) => void): Promise<void> {
+  const names = (await readdir(dir)).filter((n) => n.startsWith(imagePrefix) && n.endsWith(imageSuffix));
+  const dated = await Promise.all(
+    names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })),
+  );
+  dated.sort((a, b) => b.t - a.t);
+  const old = dated.filter((d) => join(dir, d.n) !== keep).slice(keepImages - 1);
+  for (const { n } of old) {
+    await rm(join(dir, n), { force: true });
+    log(`rootfs: pruned old image ${n}`);
+  }
+}
+
+/** Build (or reuse) the guest initramfs. */
+export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsImage> {
+  const { cacheDir, addonPath, guestDist, initPath, log } = options;
+  const started = Date.now();
+
+  // --- gather inputs -------------------------------------------------------
+  await checkCpio();
+  const busybox = await findBusybox();
+  const applets = await busyboxApplets(busybox);
+  const node = await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');
+  const libs = await Promise.all(
+    (await sharedLibraries(node.real)).map((lib) => hostFile(lib, 'shared library', 'reinstall the package that provides it')),
+  );
+  const init = await readInput(initPath, 'the guest init', 'restore rootfs/init from the checkout');
+  const addon = await readInput(addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
+  let guestFiles: string[];
+  try {
+    guestFiles = await listFiles(guestDist);
+  } catch (e) {
+    throw fail(`cannot list the compiled guest tests in ${guestDist}: ${firstLine(e)}`, 'compile them first: npx tsc -p tsconfig.json', e);
+  }
+  if (guestFiles.length === 0) {
+    throw fail(`no compiled guest tests in ${guestDist}`, 'compile them first: npx tsc -p tsconfig.json');
+  }
+  const guestContents = await Promise.all(
+    guestFiles.map((f) => readInput(join(guestDist, f), 'guest file', 'compile the guest tests again')),
+  );
+
+  // --- name the image by its inputs ---------------------------------------
+  const hash = createHash('sha256');
+  hash.update(`${layoutVersion}\n`);
+  hash.update(`init\0`).update(init).update('\n');
+  hash.update(`addon\0`).update(addon).update('\n');
+  guestFiles.forEach((f, i) => {
+    const content = guestContents[i] ?? Buffer.alloc(0);
+    hash.update(`guest\0${f}\0${content.length}\0`).update(content).update('\n');
+  });
+  await hashStat(hash, { path: '/bin/busybox', real: busybox, mode: 0o755 });
+  hash.update(`applets\0${applets.join(' ')}\n`);
+  await hashStat(hash, node);
+  for (const lib of libs) await hashStat(hash, lib);
+  const digest = hash.digest('hex').slice(0, 20);
+
+  const outDir = join(cacheDir, 'rootfs');
+  const image = join(outDir, `${imagePrefix}${digest}${imageSuffix}`);
+  try {
+    const st = await stat(image);
+    log(`rootfs: cached ${image} (${st.size} bytes)`);
+    return { path: image, rebuilt: false, bytes: st.size };
+  } catch {
+    // not built yet
+  }
+
+  // --- stage ----------------------------------------------------------------
+  await mkdir(outDir, { recursive: true });
+  const staging = await mkdtemp(join(outDir, 'staging-'));
+  const tmpImage = `${image}.tmp-${process.pid}`;
+  try {
+    const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/guest', 'opt/rbmap/addon']) {
+      await mkdir(at(d), { recursive: true });
+    }
+    await chmod(at('tmp'), 0o1777);
+
+    const copyHost = async (file: HostFile): Promise<void> => {
+      await mkdir(dirname(at(file.path)), { recursive: true });
+      await copyFile(file.real, at(file.path));
+      await chmod(at(file.path), file.mode);
+    };
+
+    await copyFile(busybox, at('/bin/busybox'));
+    await chmod(at('/bin/busybox'), 0o755);
+    for (const applet of applets) {
+      await symlink('busybox', at(`/bin/${applet}`));
+    }
+    // Shebangs such as "#!/usr/bin/env node" in guest commands.
+    await symlink('/bin/busybox', at('/usr/bin/env'));
+
+    await copyHost(node);
+    if (node.path !== '/usr/bin/node') await symlink(node.path, at('/usr/bin/node'));
+    for (const lib of libs) await copyHost(lib);
+
+    await writeFile(at('/init'), init);
+    await chmod(at('/init'), 0o755);
+    await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), addon, { mode: 0o755 });
+    for (const [i, f] of guestFiles.entries()) {
+      const dest = at(posix.join('/opt/rbmap/guest', f));
+      await mkdir(dirname(dest), { recursive: true });
+      const content = guestContents[i] ?? Buffer.alloc(0);
+      // Guest commands (tests/guest/bin) with a shebang can be run directly.
+      await writeFile(dest, content, { mode: content.subarray(0, 2).toString() === '#!' ? 0o755 : 0o644 });
+    }
+    await writeFile(at('/opt/rbmap/guest/package.json'), '{"type":"module"}\n');
+    await writeFile(at('/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    await writeFile(at('/etc/group'), 'root:x:0:\n');
+
+    // --- archive ------------------------------------------------------------
+    const names = await listTree(staging);
+    const cpio = execa('cpio', ['-o', '-H', 'newc', '-R', '0:0', '-0', '--quiet'], {
+      cwd: staging,
+      input: names.join('\0') + '\0',
+      buffer: false,
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    cpio.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      if (cpio.stdout === null) throw new Error('cpio has no stdout');
+      await Promise.all([pipeline(cpio.stdout, createGzip({ level: 6 }), createWriteStream(tmpImage)), cpio]);
+    } catch (e) {
+      throw fail(`archiving the rootfs with cpio failed: ${stderr.trim() || firstLine(e)}`, 'check free space in the cache folder and that cpio works', e);
+    }
+    await rename(tmpImage, image);
+  } catch (e) {
+    if (e instanceof RbmapError) throw e;
+    throw fail(`building the rootfs failed: ${firstLine(e)}`, `check free space and permissions in ${outDir}`, e);
+  } finally {
+    await rm(tmpImage, { force: true });
+    await rm(staging, { recursive: true, force: true });
+  }
+
+  const bytes = (await stat(image)).size;
+  log(`rootfs: built ${image} (${bytes} bytes, ${libs.length} libraries, ${guestFiles.length} guest files) in ${Date.now() - started} ms`);
+  await pruneOld(outDir, image, log).catch((e: unknown) => log(`rootfs: pruning old images failed: ${firstLine(e)}`));
+  return { path: image, rebuilt: true, bytes };
+}

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildAddon } from './addon.js';
+import { bootOutcomeError, runQemu } from './boot.js';
+import { scanConsoleFile } from './consoleScan.js';
+import { RbmapError } from './errors.js';
+import { prepareKernel, type PreparedKernel } from './kernel.js';
+import { parseKtap } from './ktap.js';
+import { chooseAccel } from './kvm.js';
+import type { PipelineOptions } from './options.js';
+import { projectPaths } from './paths.js';
+import { buildQemuArgs, type QemuOptions } from './qemu.js';
+import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type RunArtifacts } from './report.js';
+import { buildRootfs } from './rootfs.js';
+import { parseTap } from './tap.js';
+
+export type GuestMode = 'test' | 'hang' | 'shell';
+
+export interface RunRequest extends PipelineOptions {
+  cacheDir: string;
+  runsDir: string;
+  guestMode: GuestMode;
+  log: (line: string) => void;
+}
+
+/** KUnit suites the series adds; their absence from the KTAP stream is a failure. */
+export const seriesKunitSuites = ['ring_buffer_map'];
+
+/** Wall time of each stage, in ms, for the summary and the closing report. */
+type Timings = Record<string, number>;
+
+async function timed<T>(timings: Timings, stage: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await work();
+  } finally {
+    timings[stage] = Date.now() - started;
+  }
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
+  const dir = request.out ?? join(request.runsDir, `${stamp(new Date())}-${request.guestMode}`);
+  await mkdir(dir, { recursive: true });
+  if (request.out === undefined) {
+    const latest = join(request.runsDir, 'latest');
+    await rm(latest, { force: true });
+    await symlink(dir, latest).catch(() => undefined);
+  }
+  const artifacts = runArtifactPaths(dir);
+  for (const f of [artifacts.tap, artifacts.ktap, artifacts.status]) await rm(f, { force: true });
+  return artifacts;
+}
+
+/** The kernel (source → patch → config → build) and the initramfs. */
+async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
+  const kernel = await timed(timings, 'kernel', () =>
+    prepareKernel({
+      arch: request.arch,
+      cacheDir: request.cacheDir,
+      ...(request.kernelSrc !== undefined ? { kernelSrc: request.kernelSrc } : {}),
+      applySeries: request.applySeries,
+      extraFragments: request.extraFragments,
+      variant: 'default',
+      log: request.log,
+    }),
+  );
+  let initrd: string;
+  if (request.rootfs !== undefined) {
+    if (!existsSync(request.rootfs)) {
+      throw new RbmapError('E_ROOTFS', `--rootfs ${request.rootfs} does not exist`, { hint: 'give the path of a cpio (optionally gzip) initramfs' });
+    }
+    request.log(`rootfs: using ${request.rootfs} as given (its /init must follow docs/internals.md)`);
+    initrd = request.rootfs;
+  } else {
+    initrd = await timed(timings, 'rootfs', async () => {
+      const addonPath = await buildAddon({ cacheDir: request.cacheDir, log: request.log });
+      if (!existsSync(projectPaths.guestDist)) {
+        throw new RbmapError('E_ROOTFS', `compiled guest tests not found at ${projectPaths.guestDist}`, { hint: 'run npm run build first' });
+      }
+      const image = await buildRootfs({
+        cacheDir: request.cacheDir,
+        addonPath,
+        guestDist: projectPaths.guestDist,
+        initPath: projectPaths.rootfsInit,
+        log: request.log,
+      });
+      request.log(`rootfs: ${image.path} (${(image.bytes / 1e6).toFixed(1)} MB, ${image.rebuilt ? 'built' : 'cached'})`);
+      return image.path;
+    });
+  }
+  return { kernel, initrd };
+}
+
+function guestCommandLine(request: RunRequest): string[] {
+  const words = [`rbmap.mode=${request.guestMode}`, `rbmap.test_timeout=${request.testTimeoutS}`];
+  if (request.filter !== undefined) words.push(`rbmap.filter=${Buffer.from(request.filter, 'utf8').toString('hex')}`);
+  if (request.keepGoing) words.push('rbmap.keep_going=1');
+  return words;
+}
+
+/** The whole pipeline; returns the exit code of the verdict. */
+export async function runPipeline(request: RunRequest): Promise<number> {
+  const started = Date.now();
+  const timings: Timings = {};
+  const artifacts = await makeRunDir(request);
+  request.log(`run: artifacts in ${artifacts.runDir}`);
+  const { kernel, initrd } = await prepareGuest(request, timings);
+  const choice = await timed(timings, 'accel', () =>
+    chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd, cacheDir: request.cacheDir, log: request.log }),
+  );
+  const accel = choice.accel;
+  request.log(`accel: ${accel} (${choice.why}${choice.cached ? ', cached verdict' : ''})`);
+  const qemu: QemuOptions = {
+    arch: request.arch,
+    kernel: kernel.build.image,
+    initrd,
+    smp: request.smp,
+    memMb: request.memMb,
+    accel,
+    append: guestCommandLine(request),
+    channels: { tap: artifacts.tap, ktap: artifacts.ktap, status: artifacts.status },
+    interactive: false,
+  };
+  const limits = { bootTimeoutMs: request.bootTimeoutS * 1000, runTimeoutMs: request.timeoutS * 1000, watchdogMs: request.watchdogS * 1000 };
+  request.log(`boot: ${request.arch.qemuBinary} (${accel}, ${request.smp} CPUs, ${request.memMb} MB)`);
+  const outcome = await timed(timings, 'guest', () =>
+    runQemu({
+      command: request.arch.qemuBinary,
+      args: buildQemuArgs(qemu),
+      consoleLogPath: artifacts.consoleLog,
+      ...limits,
+      watchedFiles: [artifacts.tap, artifacts.ktap, artifacts.status],
+      ...(request.verbose ? { onLine: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
+    }),
+  );
+  if (outcome.reason === 'qemu-error') {
+    const error = bootOutcomeError(outcome, limits);
+    if (error !== null) throw error;
+  }
+  const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  const expectKunit = kernel.seriesState !== 'not-requested' && request.guestMode === 'test';
+  const summary = buildSummary({
+    boot: outcome,
+    guestTap: parseTap(read(artifacts.tap), { defaultSuite: 'guest' }),
+    kunit: parseKtap(read(artifacts.ktap), expectKunit ? { expectedSuites: seriesKunitSuites } : {}),
+    findings: scanConsoleFile(artifacts.consoleLog),
+    statusText: read(artifacts.status),
+    artifacts,
+  });
+  timings['total'] = Date.now() - started;
+  if (outcome.bootMs !== null) timings['boot-to-init'] = outcome.bootMs;
+  writeSummaryFiles(summary);
+  const context = {
+    kernel: { tree: kernel.tree.label, srcDir: kernel.srcDir, buildDir: kernel.buildDir, series: kernel.seriesState, rebuilt: kernel.build.ran, image: kernel.build.image },
+    initrd,
+    accel,
+    timingsMs: timings,
+  };
+  await writeFile(join(artifacts.runDir, 'run.json'), `${JSON.stringify(context, null, 2)}\n`);
+  process.stdout.write(`${formatReport(summary)}\n`);
+  request.log(
+    `timings: ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  );
+  return summary.exitCode;
+}
+
+/** Boots the same kernel and rootfs with an interactive shell on the console. */
+export async function runShell(request: RunRequest): Promise<number> {
+  const timings: Timings = {};
+  const artifacts = await makeRunDir(request);
+  const { kernel, initrd } = await prepareGuest(request, timings);
+  const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd, cacheDir: request.cacheDir, log: request.log });
+  request.log('shell: tracefs is at /sys/kernel/tracing; try: node /opt/rbmap/guest/bin/rbmap-cat.js --cpu 0 --follow');
+  request.log('shell: leave with exit (or Ctrl-A x)');
+  const outcome = await runQemu({
+    command: request.arch.qemuBinary,
+    args: buildQemuArgs({
+      arch: request.arch,
+      kernel: kernel.build.image,
+      initrd,
+      smp: request.smp,
+      memMb: request.memMb,
+      accel,
+      append: ['rbmap.mode=shell'],
+      channels: { tap: artifacts.tap, ktap: artifacts.ktap, status: artifacts.status },
+      interactive: true,
+    }),
+    consoleLogPath: artifacts.consoleLog,
+    bootTimeoutMs: 0,
+    runTimeoutMs: 0,
+    watchdogMs: 0,
+    interactive: true,
+  });
+  const error = bootOutcomeError(outcome, { bootTimeoutMs: 0, runTimeoutMs: 0, watchdogMs: 0 });
+  if (error !== null) throw error;
+  return 0;
+}

@@ -1,0 +1,471 @@
+/**
+ * TAP 13/14 and KTAP share one line grammar and one tree builder (this module);
+ * tap.ts flattens the tree the Node.js way, ktap.ts the KUnit way.
+ */
+
+export type TestStatus = 'pass' | 'fail' | 'skip' | 'todo';
+
+/** One leaf test, as every consumer (report, JUnit) sees it. */
+export interface TestResult {
+  /** Path from the outermost named level to the test, joined with ' > '. */
+  name: string;
+  status: TestStatus;
+  durationMs?: number;
+  diagnostic?: string;
+  suite: string;
+}
+
+/** Leaf results plus everything wrong with the stream itself (each one fails the run). */
+export interface ParsedResults {
+  results: TestResult[];
+  problems: string[];
+}
+
+export interface Directive {
+  kind: 'skip' | 'todo';
+  reason: string;
+}
+
+export type TapToken =
+  | { kind: 'version'; depth: number; version: number }
+  | { kind: 'plan'; depth: number; count: number; reason: string }
+  | { kind: 'test'; depth: number; ok: boolean; number: number | null; description: string; directive: Directive | null }
+  | { kind: 'subtest'; depth: number; name: string }
+  | { kind: 'bailout'; depth: number; reason: string }
+  | { kind: 'yaml-start'; depth: number }
+  | { kind: 'comment'; depth: number; text: string }
+  | { kind: 'blank'; depth: number }
+  | { kind: 'other'; depth: number; text: string };
+
+/** Subtests are indented by four spaces per level (TAP 14, KTAP, Node's reporter). */
+const indentPerLevel = 4;
+
+/** Classifies one line (no terminator). YAML block bodies are the tree builder's business. */
+export function tokenizeTapLine(rawLine: string): TapToken {
+  const line = rawLine.replace(/\r$/, '').replace(/\t/g, '        ');
+  const body = line.trimStart();
+  const indent = line.length - body.length;
+  const depth = Math.floor(indent / indentPerLevel);
+  if (body === '') return { kind: 'blank', depth };
+
+  let match = /^(?:TAP|KTAP) version (\d+)\s*$/i.exec(body);
+  if (match !== null) return { kind: 'version', depth, version: Number(match[1]) };
+
+  match = /^1\.\.(\d+)\s*(?:#\s*(.*))?$/.exec(body);
+  if (match !== null) return { kind: 'plan', depth, count: Number(match[1]), reason: (match[2] ?? '').trim() };
+
+  match = /^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$/.exec(body);
+  if (match !== null) {
+    const { description, directive } = splitDirective(match[3] ?? '');
+    return {
+      kind: 'test',
+      depth,
+      ok: match[1] === 'ok',
+      number: match[2] === undefined ? null : Number(match[2]),
+      description,
+      directive,
+    };
+  }
+
+  match = /^#\s*Subtest:\s*(.*)$/.exec(body);
+  if (match !== null) return { kind: 'subtest', depth, name: unescapeTap((match[1] ?? '').trim()) };
+
+  match = /^Bail out!\s*(.*)$/i.exec(body);
+  if (match !== null) return { kind: 'bailout', depth, reason: (match[1] ?? '').trim() };
+
+  if (/^---\s*$/.test(body)) return { kind: 'yaml-start', depth };
+  if (body.startsWith('#')) return { kind: 'comment', depth, text: body.replace(/^#\s?/, '') };
+  return { kind: 'other', depth, text: body };
+}
+
+/** Splits `name # SKIP reason` at the first unescaped '#' that starts a SKIP/TODO directive. */
+function splitDirective(rest: string): { description: string; directive: Directive | null } {
+  for (let index = 0; index < rest.length; index += 1) {
+    const char = rest[index];
+    if (char === '\\') {
+      index += 1;
+      continue;
+    }
+    if (char !== '#') continue;
+    const match = /^#\s*(skip\S*|todo\S*)\s*(.*)$/i.exec(rest.slice(index));
+    if (match === null) continue;
+    const kind = (match[1] ?? '').toLowerCase().startsWith('skip') ? 'skip' : 'todo';
+    return { description: unescapeTap(rest.slice(0, index).trim()), directive: { kind, reason: (match[2] ?? '').trim() } };
+  }
+  return { description: unescapeTap(rest.trim()), directive: null };
+}
+
+const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
+
+function unescapeTap(text: string): string {
+  return text.replace(/\\(.)/g, (_all, char: string) => escapes[char] ?? char);
+}
+
+/** A test point with what the stream said about it. */
+export interface TapNode {
+  name: string;
+  ok: boolean;
+  number: number | null;
+  directive: Directive | null;
+  /** Lines of the YAML diagnostic block, de-indented. */
+  yaml: string[];
+  /** Comment and unrecognised lines that came before the test point at its level. */
+  notes: string[];
+  children: TapNode[];
+  /** 1-based line of the test point. */
+  line: number;
+}
+
+/** A level of nesting: the top of the stream, or the subtests of one test point. */
+export interface TapBlock {
+  depth: number;
+  /** From `# Subtest: name`, when the stream gave one. */
+  subtestName: string | null;
+  plan: { count: number; reason: string; line: number } | null;
+  tests: TapNode[];
+  /** The block never got its closing test point (stream cut short). */
+  unterminated: boolean;
+}
+
+export interface TapTree {
+  /** One per TAP document (a `TAP version` line at depth 0 after content starts another). */
+  documents: TapBlock[];
+  /** Structural problems found while building (bail out, truncation). */
+  problems: string[];
+}
+
+interface OpenBlock extends TapBlock {
+  pendingNotes: string[];
+  pendingSubtest: string | null;
+}
+
+function openBlock(depth: number, subtestName: string | null): OpenBlock {
+  return { depth, subtestName, plan: null, tests: [], unterminated: false, pendingNotes: [], pendingSubtest: null };
+}
+
+function closeBlock(block: OpenBlock): TapBlock {
+  return { depth: block.depth, subtestName: block.subtestName, plan: block.plan, tests: block.tests, unterminated: block.unterminated };
+}
+
+/**
+ * Builds the nesting tree of a TAP or KTAP stream. A test point's subtests are the
+ * block indented one level deeper just before it. Comments and unrecognised lines
+ * never change the structure; they become notes of the next test point.
+ */
+export function buildTapTree(text: string): TapTree {
+  const lines = text.split('\n');
+  const documents: TapBlock[] = [];
+  const problems: string[] = [];
+  let stack: OpenBlock[] = [openBlock(0, null)];
+  /** The block that just closed at depth d+1 waits here for its test point at depth d. */
+  const finishedChildren = new Map<number, TapBlock>();
+  let sawContent = false;
+  let yaml: { node: TapNode; indent: number } | null = null;
+  let lastNode: { node: TapNode; depth: number } | null = null;
+
+  const top = (): OpenBlock => stack[stack.length - 1] as OpenBlock;
+
+  /** Closes blocks deeper than `depth`; the one just below `depth` is kept for its parent. */
+  const unwindTo = (depth: number): void => {
+    while (stack.length > 1 && top().depth > depth) {
+      const block = stack.pop() as OpenBlock;
+      const stale = finishedChildren.get(block.depth);
+      if (stale !== undefined) {
+        finishedChildren.delete(block.depth);
+        attachOrphans(block, { ...stale, unterminated: true });
+      }
+      if (block.depth === depth + 1) finishedChildren.set(depth, closeBlock(block));
+      else {
+        block.unterminated = true;
+        const parent = stack[stack.length - 1] as OpenBlock;
+        attachOrphans(parent, closeBlock(block));
+      }
+    }
+  };
+  const ensureDepth = (depth: number): void => {
+    unwindTo(depth);
+    while (top().depth < depth) {
+      const parent = top();
+      const name = parent.pendingSubtest;
+      parent.pendingSubtest = null;
+      stack.push(openBlock(top().depth + 1, name));
+    }
+  };
+  const finishDocument = (): void => {
+    unwindTo(0);
+    const root = stack[0] as OpenBlock;
+    const orphan = finishedChildren.get(0);
+    if (orphan !== undefined) {
+      orphan.unterminated = true;
+      attachOrphans(root, orphan);
+      finishedChildren.delete(0);
+    }
+    documents.push(closeBlock(root));
+    stack = [openBlock(0, null)];
+  };
+
+  for (let index = 0; index < lines.length; index += 1) {
+    const raw = (lines[index] ?? '').replace(/\r$/, '');
+    if (yaml !== null) {
+      const indent = raw.length - raw.trimStart().length;
+      if (raw.trim() === '...' && indent <= yaml.indent) {
+        yaml = null;
+      } else {
+        yaml.node.yaml.push(raw.slice(Math.min(indent, yaml.indent)));
+      }
+      continue;
+    }
+    const token = tokenizeTapLine(raw);
+    switch (token.kind) {
+      case 'blank':
+        break;
+      case 'version':
+        if (token.depth === 0 && sawContent) finishDocument();
+        else ensureDepth(token.depth);
+        sawContent = true;
+        break;
+      case 'subtest':
+        // Node writes `# Subtest:` at the parent's depth, KUnit inside the block; both name the block below.
+        sawContent = true;
+        ensureDepth(token.depth);
+        if (top().tests.length === 0 && top().subtestName === null && token.depth > 0) top().subtestName = token.name;
+        else top().pendingSubtest = token.name;
+        break;
+      case 'plan': {
+        sawContent = true;
+        ensureDepth(token.depth);
+        const block = top();
+        if (block.plan !== null) problems.push(`line ${index + 1}: second plan 1..${token.count} in one block`);
+        block.plan = { count: token.count, reason: token.reason, line: index + 1 };
+        break;
+      }
+      case 'test': {
+        sawContent = true;
+        unwindTo(token.depth);
+        ensureDepth(token.depth);
+        const block = top();
+        const children = finishedChildren.get(token.depth);
+        finishedChildren.delete(token.depth);
+        const node: TapNode = {
+          name: token.description,
+          ok: token.ok,
+          number: token.number,
+          directive: token.directive,
+          yaml: [],
+          notes: block.pendingNotes,
+          children: children?.tests ?? [],
+          line: index + 1,
+        };
+        if (children !== undefined) blockOfChildren.set(node, children);
+        block.pendingNotes = [];
+        block.pendingSubtest = null;
+        block.tests.push(node);
+        lastNode = { node, depth: token.depth };
+        break;
+      }
+      case 'yaml-start': {
+        const indent = raw.length - raw.trimStart().length;
+        if (lastNode !== null) yaml = { node: lastNode.node, indent };
+        break;
+      }
+      case 'bailout':
+        problems.push(`line ${index + 1}: Bail out!${token.reason === '' ? '' : ` ${token.reason}`}`);
+        index = lines.length;
+        break;
+      case 'comment':
+      case 'other': {
+        let target = top();
+        for (const block of stack) if (block.depth <= token.depth) target = block;
+        const line = raw.replace(/\t/g, '        ');
+        target.pendingNotes.push(line.slice(Math.min(line.length - line.trimStart().length, target.depth * indentPerLevel)));
+        break;
+      }
+    }
+  }
+  if (yaml !== null) problems.push(`the stream ends inside the YAML block of "${(yaml as { node: TapNode }).node.name}"`);
+  if (stack.length > 1 || finishedChildren.size > 0) problems.push('the stream ends inside a subtest (truncated output)');
+  finishDocument();
+  return { documents: documents.filter((doc) => doc.tests.length > 0 || doc.plan !== null || documents.length === 1), problems };
+}
+
+/** The subtest block (plan, name) each parent test point closed, for the plan checks. */
+const blockOfChildren = new WeakMap<TapNode, TapBlock>();
+
+/** The subtest block a test point closed, if it had one. */
+export function subtestBlockOf(node: TapNode): TapBlock | undefined {
+  return blockOfChildren.get(node);
+}
+
+/** A cut-short block's tests still count: they hang under a synthetic, failing parent. */
+function attachOrphans(parent: OpenBlock, orphan: TapBlock): void {
+  if (orphan.tests.length === 0 && orphan.subtestName === null) return;
+  const node: TapNode = {
+    name: orphan.subtestName ?? '(unnamed subtest)',
+    ok: false,
+    number: null,
+    directive: null,
+    yaml: ['error: the stream ended before this subtest finished'],
+    notes: [],
+    children: orphan.tests,
+    line: 0,
+  };
+  blockOfChildren.set(node, { ...orphan, unterminated: true });
+  parent.tests.push(node);
+}
+
+/** Checks one block's plan against its test points. */
+export function planProblems(block: TapBlock, where: string, planRequired: boolean): string[] {
+  const problems: string[] = [];
+  if (block.unterminated) problems.push(`${where}: truncated, the subtest never finished`);
+  if (block.plan === null) {
+    if (planRequired && !block.unterminated) problems.push(`${where}: no plan line (1..N)`);
+    return problems;
+  }
+  if (block.plan.count !== block.tests.length) {
+    problems.push(`${where}: plan says 1..${block.plan.count} but ${block.tests.length} test(s) reported`);
+  }
+  return problems;
+}
+
+/** Top-level `key: value` scalars and `key: |-` blocks of a diagnostic block. */
+export function readYamlFields(yaml: readonly string[]): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (let index = 0; index < yaml.length; index += 1) {
+    const match = /^([A-Za-z_][\w-]*):\s?(.*)$/.exec(yaml[index] ?? '');
+    if (match === null) continue;
+    const key = match[1] as string;
+    const value = (match[2] ?? '').trim();
+    if (/^[|>][-+]?$/.test(value)) {
+      const body: string[] = [];
+      while (index + 1 < yaml.length && /^(\s|$)/.test(yaml[index + 1] ?? '')) {
+        index += 1;
+        body.push(yaml[index] ?? '');
+      }
+      const indent = Math.min(...body.filter((line) => line.trim() !== '').map((line) => line.length - line.trimStart().length));
+      fields.set(key, body.map((line) => line.slice(Number.isFinite(indent) ? indent : 0)).join('\n').trimEnd());
+    } else {
+      fields.set(key, unquoteYaml(value));
+    }
+  }
+  return fields;
+}
+
+function unquoteYaml(value: string): string {
+  if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1).replaceAll("''", "'");
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+    try {
+      return JSON.parse(value) as string;
+    } catch {
+      return value.slice(1, -1);
+    }
+  }
+  return value === '~' ? '' : value;
+}
+
+export function statusOf(node: TapNode): TestStatus {
+  if (node.directive?.kind === 'todo') return 'todo';
+  if (node.directive?.kind === 'skip') return 'skip';
+  return node.ok ? 'pass' : 'fail';
+}
+
+/** Yaml and notes of a test point as readable text (durations and type lines left out). */
+export function diagnosticOf(node: TapNode): string | undefined {
+  const yaml = node.yaml.filter((line) => !/^(duration_ms|type):/.test(line));
+  const parts = [...node.notes, ...yaml];
+  if (node.directive !== null && node.directive.reason !== '') parts.unshift(`${node.directive.kind.toUpperCase()}: ${node.directive.reason}`);
+  const text = parts.join('\n').trim();
+  return text === '' ? undefined : text;
+}
+
+export function durationOf(node: TapNode): number | undefined {
+  const raw = readYamlFields(node.yaml).get('duration_ms');
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Turns a tree into leaf results. A parent that failed while none of its leaves did
+ * (a hook, a crashed file, a cut-short subtest) becomes a failing result of its own.
+ */
+export function flattenTree(nodes: readonly TapNode[], path: readonly string[], suite: string, out: TestResult[]): void {
+  for (const node of nodes) {
+    const name = [...path, node.name];
+    if (node.children.length === 0) {
+      out.push(resultOf(node, name, suite));
+      continue;
+    }
+    const before = out.length;
+    flattenTree(node.children, name, suite, out);
+    const childFailed = out.slice(before).some((result) => result.status === 'fail');
+    if (statusOf(node) === 'fail' && !childFailed) out.push(resultOf(node, name, suite));
+  }
+}
+
+function resultOf(node: TapNode, name: readonly string[], suite: string): TestResult {
+  const result: TestResult = { name: name.join(' > '), status: statusOf(node), suite };
+  const durationMs = durationOf(node);
+  if (durationMs !== undefined) result.durationMs = durationMs;
+  const diagnostic = result.status === 'pass' ? undefined : diagnosticOf(node);
+  if (diagnostic !== undefined) result.diagnostic = diagnostic;
+  return result;
+}
+
+/** Recursively checks every subtest block's plan. */
+export function nestedPlanProblems(nodes: readonly TapNode[], path: readonly string[], planRequiredAt: (depth: number) => boolean): string[] {
+  const problems: string[] = [];
+  for (const node of nodes) {
+    const block = subtestBlockOf(node);
+    const name = [...path, node.name];
+    if (block !== undefined) problems.push(...planProblems(block, `"${name.join(' > ')}"`, planRequiredAt(block.depth)));
+    problems.push(...nestedPlanProblems(node.children, name, planRequiredAt));
+  }
+  return problems;
+}
+
+export interface TapParseOptions {
+  /** Suite (and first name component) when the stream does not name its file. */
+  defaultSuite?: string;
+}
+
+/** Marks the start of one test file's TAP in a concatenated stream: `# rbmap-suite: <file>`. */
+const suiteMarker = /^# rbmap-suite:\s*(.+)$/;
+
+/**
+ * Parses `node --test --test-reporter=tap` output. Node 20 does not name the file of
+ * a passing test, so the suite is the file announced by a `# rbmap-suite: <file>`
+ * comment before its TAP document, or `defaultSuite`. Names are `suite > describe > test`.
+ */
+export function parseTap(text: string, options: TapParseOptions = {}): ParsedResults {
+  const defaultSuite = options.defaultSuite ?? 'guest';
+  const results: TestResult[] = [];
+  const problems: string[] = [];
+  if (text.trim() === '') return { results, problems: ['no TAP output at all (the test runner did not start or its output was lost)'] };
+
+  for (const section of splitBySuiteMarker(text, defaultSuite)) {
+    const tree = buildTapTree(section.text);
+    problems.push(...tree.problems.map((problem) => `${section.suite}: ${problem}`));
+    if (tree.documents.length === 0 || tree.documents.every((doc) => doc.tests.length === 0 && doc.plan === null)) {
+      problems.push(`${section.suite}: no TAP test points or plan`);
+      continue;
+    }
+    for (const doc of tree.documents) {
+      problems.push(...planProblems(doc, section.suite, true));
+      problems.push(...nestedPlanProblems(doc.tests, [section.suite], () => true));
+      flattenTree(doc.tests, [section.suite], section.suite, results);
+    }
+  }
+  return { results, problems };
+}
+
+function splitBySuiteMarker(text: string, defaultSuite: string): { suite: string; text: string }[] {
+  const sections: { suite: string; lines: string[] }[] = [{ suite: defaultSuite, lines: [] }];
+  for (const line of text.split('\n')) {
+    const match = suiteMarker.exec(line.replace(/\r$/, ''));
+    if (match !== null) sections.push({ suite: (match[1] ?? '').trim(), lines: [] });
+    else (sections[sections.length - 1] as { lines: string[] }).lines.push(line);
+  }
+  return sections
+    .filter((section, index) => index > 0 || section.lines.some((line) => line.trim() !== ''))
+    .map((section) => ({ suite: section.suite, text: section.lines.join('\n') }));
+}

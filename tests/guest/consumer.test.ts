@@ -1,0 +1,57 @@
+/**
+ * The mapping consumer end to end: markers written on CPU 0 come out of the
+ * mapped cpu0 buffer, each exactly once, in order.
+ */
+import assert from 'node:assert/strict';
+import { MappedConsumer } from './lib/consumer.js';
+import { RingBufferMapping } from './lib/mapping.js';
+import { metaInconsistencies } from './lib/meta.js';
+import * as sys from './lib/sys.js';
+import { formats, markersOf, traceTest } from './lib/testing.js';
+import { kbForRingPages, numberedMarkers, resetBuffer, setBufferSizeKb, topLevel, writeMarkers } from './lib/tracefs.js';
+
+traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  // About four pages of markers: several reader-page handovers, no overwrite.
+  const markers = numberedMarkers('consumer', 400);
+  writeMarkers(topLevel, markers);
+
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const meta = ring.updateMeta();
+  assert.equal(meta.entries, BigInt(markers.length), 'entries == markers written');
+  assert.equal(meta.overrun, 0n, 'nothing overwritten');
+  assert.deepEqual(metaInconsistencies(meta), []);
+
+  const consumer = new MappedConsumer(ring, formats());
+  const drained = consumer.drain();
+  assert.ok(drained.pagesTaken >= 3, `several pages handed over (${drained.pagesTaken})`);
+  assert.deepEqual(markersOf(drained.events), markers);
+  assert.equal(ring.getReaderPage(), false, 'EAGAIN once everything is consumed');
+
+  const timestamps = drained.events.map((event) => event.timestamp);
+  for (let i = 1; i < timestamps.length; i++) {
+    assert.ok(timestamps[i]! >= timestamps[i - 1]!, `time stamps never go back (event ${i})`);
+  }
+  assert.ok(drained.events.every((event) => event.pid === process.pid), 'every marker carries the writer pid');
+});
+
+traceTest('consumer: markers written after mapping, in two rounds, come out once each', ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const consumer = new MappedConsumer(ring, formats());
+  assert.deepEqual(consumer.drain().events, [], 'empty after reset');
+
+  const first = numberedMarkers('round-one', 150);
+  writeMarkers(topLevel, first);
+  assert.deepEqual(markersOf(consumer.drain().events), first);
+
+  // The writer may still be on the reader page: the consumer resumes there.
+  const second = numberedMarkers('round-two', 150);
+  writeMarkers(topLevel, second);
+  assert.deepEqual(markersOf(consumer.drain().events), second);
+  assert.equal(ring.updateMeta().entries, 300n);
+});

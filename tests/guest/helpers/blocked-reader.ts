@@ -1,0 +1,35 @@
+/**
+ * Child process: block in read() or splice() of cpuN's trace_pipe_raw (a
+ * blocking fd), and report when the call returns.
+ *
+ *   node blocked-reader.js <read|splice> <cpu> [instance]
+ *
+ * Prints `blocking` just before the call, then `returned <bytes>` or
+ * `failed <code>`, and exits 0.
+ */
+import { readSync } from 'node:fs';
+import * as sys from '../lib/sys.js';
+import { openTracePipeRaw } from '../lib/mapping.js';
+
+const mode = process.argv[2];
+const cpu = Number(process.argv[3] ?? '0');
+const instance = process.argv[4] ?? null;
+const fd = openTracePipeRaw({ cpu, instance });
+const pageSize = sys.pageSize();
+
+process.stdout.write('blocking\n');
+try {
+  let bytes: number;
+  if (mode === 'read') {
+    bytes = readSync(fd, Buffer.alloc(pageSize), 0, pageSize, null);
+  } else if (mode === 'splice') {
+    bytes = sys.splice(fd, pageSize).length;
+  } else {
+    throw new Error(`unknown mode ${String(mode)}`);
+  }
+  process.stdout.write(`returned ${bytes}\n`);
+} catch (error) {
+  const code = error instanceof Error ? String((error as Error & { code?: unknown }).code) : String(error);
+  process.stdout.write(`failed ${code}\n`);
+}
+process.exit(0);

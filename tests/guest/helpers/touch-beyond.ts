@@ -1,0 +1,79 @@
+/**
+ * Child process: try to reach a page that does not exist in a mapping of
+ * cpuN's trace_pipe_raw, and read a byte of it. The expected end is death by
+ * SIGBUS; anything else is reported on stdout and in the exit code.
+ *
+ *   node touch-beyond.js <mode> <cpu>
+ *     length   map meta + all pages + 1 extra page, touch the extra page
+ *     offset   map one page at page offset (last ID + 2), touch it
+ *     mremap   map meta + all pages, mremap it one page larger, touch the new page
+ *
+ * Exit codes: 0 = the byte was read (no SIGBUS: a failure), 3 = the kernel refused
+ * the mapping/mremap (prints `refused <code>`), 4 = setup failed.
+ */
+import * as sys from '../lib/sys.js';
+import { RingBufferMapping, openTracePipeRaw } from '../lib/mapping.js';
+
+const mode = process.argv[2];
+const cpu = Number(process.argv[3] ?? '0');
+const { PROT_READ, MAP_SHARED, MREMAP_MAYMOVE } = sys.constants;
+
+function refused(error: unknown): never {
+  const code = sys.isSysError(error) ? error.code : String(error);
+  process.stdout.write(`refused ${code}\n`);
+  process.exit(3);
+}
+
+function readByte(addr: bigint): never {
+  const value = sys.touch(addr);
+  process.stdout.write(`read ${value}\n`);
+  process.exit(0);
+}
+
+let ring: RingBufferMapping;
+try {
+  ring = RingBufferMapping.open({ cpu });
+} catch (error) {
+  process.stdout.write(`setup failed: ${String(error)}\n`);
+  process.exit(4);
+}
+const pageSize = ring.pageSize;
+const validPages = 1 + ring.pageIdCount; // meta + every ID
+process.stdout.write(`valid ${validPages}\n`);
+
+if (mode === 'length') {
+  const fd = openTracePipeRaw({ cpu });
+  let mapping: sys.Mapping;
+  try {
+    mapping = sys.mmap(fd, (validPages + 1) * pageSize, PROT_READ, MAP_SHARED, 0);
+  } catch (error) {
+    refused(error);
+  }
+  // The last valid page must still be readable before the extra one is touched.
+  sys.touch(mapping.addr + BigInt((validPages - 1) * pageSize));
+  process.stdout.write('touching\n');
+  readByte(mapping.addr + BigInt(validPages * pageSize));
+} else if (mode === 'offset') {
+  const fd = openTracePipeRaw({ cpu });
+  let mapping: sys.Mapping;
+  try {
+    mapping = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, validPages * pageSize);
+  } catch (error) {
+    refused(error);
+  }
+  process.stdout.write('touching\n');
+  readByte(mapping.addr);
+} else if (mode === 'mremap') {
+  const { addr, length } = ring.mapping;
+  let moved: bigint;
+  try {
+    moved = sys.mremap(addr, length, length + pageSize, MREMAP_MAYMOVE);
+  } catch (error) {
+    refused(error);
+  }
+  process.stdout.write('touching\n');
+  readByte(moved + BigInt(length));
+} else {
+  process.stdout.write(`unknown mode ${String(mode)}\n`);
+  process.exit(4);
+}

@@ -1,0 +1,192 @@
+/**
+ * Typed surface of the rbmap_sys Node-API addon (rootfs/addon/rbmap_sys.c):
+ * the system calls the guest tests need and Node.js does not offer.
+ *
+ * Conventions: sizes and offsets are numbers (bytes), addresses are bigints.
+ * A failed system call throws a SysError (`code` = errno name, `errno`,
+ * `syscall`); a bad argument throws a TypeError/RangeError.
+ *
+ * The addon is loaded from $RBMAP_ADDON, else /opt/rbmap/addon/rbmap_sys.node
+ * (where the rootfs puts it).
+ */
+import { createRequire } from 'node:module';
+
+export const addonPath: string = process.env['RBMAP_ADDON'] ?? '/opt/rbmap/addon/rbmap_sys.node';
+
+/** A live mapping: `buffer` is an external ArrayBuffer over [addr, addr + length). */
+export interface Mapping {
+  addr: bigint;
+  length: number;
+  buffer: ArrayBuffer;
+}
+
+/** What the addon throws when a system call fails. */
+export type SysError = Error & { code: string; errno: number; syscall: string };
+
+export interface IsattyResult {
+  tty: boolean;
+  /** errno name when `tty` is false (normally 'ENOTTY'), else null. */
+  code: string | null;
+}
+
+export interface SysConstants {
+  readonly PROT_NONE: number;
+  readonly PROT_READ: number;
+  readonly PROT_WRITE: number;
+  readonly PROT_EXEC: number;
+  readonly MAP_SHARED: number;
+  readonly MAP_PRIVATE: number;
+  readonly MAP_FIXED: number;
+  readonly MADV_DONTNEED: number;
+  readonly MREMAP_MAYMOVE: number;
+  readonly POLLIN: number;
+  readonly POLLPRI: number;
+  readonly POLLOUT: number;
+  readonly POLLERR: number;
+  readonly POLLHUP: number;
+  readonly POLLNVAL: number;
+  readonly O_NONBLOCK: number;
+  readonly O_RDONLY: number;
+  readonly O_WRONLY: number;
+  readonly O_RDWR: number;
+  readonly SPLICE_F_NONBLOCK: number;
+}
+
+/** The raw addon, exactly as rbmap_sys.c exports it. */
+interface RawAddon {
+  mmap(fd: number, length: number, prot: number, flags: number, offsetBytes: number): { addr: bigint; buffer: ArrayBuffer };
+  munmap(buffer: ArrayBuffer): void;
+  munmapRange(addr: bigint, length: number): void;
+  viewOf(addr: bigint, length: number): ArrayBuffer;
+  mprotect(addr: bigint, length: number, prot: number): void;
+  madvise(addr: bigint, length: number, advice: number): void;
+  mremap(addr: bigint, oldLength: number, newLength: number, flags: number): bigint;
+  ioctl(fd: number, request: number, arg?: number | bigint): number;
+  poll(fd: number, events: number, timeoutMs: number): number;
+  splice(fd: number, length: number, flags?: number): Buffer;
+  isatty(fd: number): IsattyResult;
+  setAffinity(cpu: number): void;
+  forkProbe(addr: bigint, length: number): boolean;
+  touch(addr: bigint): number;
+  pageSize(): number;
+  constants: SysConstants;
+}
+
+const rawFunctions = [
+  'mmap', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl',
+  'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize',
+] as const;
+
+function isRawAddon(value: unknown): value is RawAddon {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return rawFunctions.every((name) => typeof record[name] === 'function') &&
+    typeof record['constants'] === 'object' && record['constants'] !== null;
+}
+
+function loadAddon(path: string): RawAddon {
+  const require = createRequire(import.meta.url);
+  let loaded: unknown;
+  try {
+    loaded = require(path);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `cannot load the rbmap_sys addon from ${path}: ${why}. ` +
+        'Rebuild the rootfs (the harness compiles the addon), or point RBMAP_ADDON at a built rbmap_sys.node.',
+      { cause },
+    );
+  }
+  if (!isRawAddon(loaded)) {
+    throw new Error(`${path} is not the rbmap_sys addon (missing functions); rebuild it from rootfs/addon/rbmap_sys.c`);
+  }
+  return loaded;
+}
+
+const addon: RawAddon = loadAddon(addonPath);
+
+/** Kernel/libc constants, as the addon was compiled with. */
+export const constants: SysConstants = addon.constants;
+
+/** Type guard for errors thrown by a failed system call. */
+export function isSysError(e: unknown): e is SysError {
+  if (!(e instanceof Error)) return false;
+  const r = e as Error & Record<string, unknown>;
+  return typeof r['code'] === 'string' && typeof r['errno'] === 'number' && typeof r['syscall'] === 'string';
+}
+
+/** mmap(2) a file; the mapping stays until munmap() (no GC finalizer unmaps it). */
+export function mmap(fd: number, length: number, prot: number, flags: number, offsetBytes = 0): Mapping {
+  const { addr, buffer } = addon.mmap(fd, length, prot, flags, offsetBytes);
+  return { addr, length, buffer };
+}
+
+/** Detach the mapping's ArrayBuffer (byteLength becomes 0) and munmap(2) its whole range. */
+export function munmap(mapping: Mapping | ArrayBuffer): void {
+  addon.munmap(mapping instanceof ArrayBuffer ? mapping : mapping.buffer);
+}
+
+/** Raw munmap(2) of any range (e.g. part of a mapping); no ArrayBuffer is detached. */
+export function munmapRange(addr: bigint, length: number): void {
+  addon.munmapRange(addr, length);
+}
+
+/** A new external ArrayBuffer over memory that is already mapped (not checked). */
+export function viewOf(addr: bigint, length: number): ArrayBuffer {
+  return addon.viewOf(addr, length);
+}
+
+export function mprotect(addr: bigint, length: number, prot: number): void {
+  addon.mprotect(addr, length, prot);
+}
+
+export function madvise(addr: bigint, length: number, advice: number): void {
+  addon.madvise(addr, length, advice);
+}
+
+/** mremap(2); returns the (possibly moved) address. */
+export function mremap(addr: bigint, oldLength: number, newLength: number, flags: number): bigint {
+  return addon.mremap(addr, oldLength, newLength, flags);
+}
+
+/** ioctl(2); returns its result, throws on -1. `request` is the 32-bit command number. */
+export function ioctl(fd: number, request: number, arg: number | bigint = 0): number {
+  return addon.ioctl(fd, request, arg);
+}
+
+/** poll(2) on one fd; returns revents, 0 on timeout. A negative timeout waits forever. */
+export function poll(fd: number, events: number, timeoutMs: number): number {
+  return addon.poll(fd, events, timeoutMs);
+}
+
+/**
+ * One splice(2) of up to `length` bytes from `fd` into a private pipe, read back
+ * into a Buffer (empty at end of file). `flags` e.g. constants.SPLICE_F_NONBLOCK.
+ */
+export function splice(fd: number, length: number, flags = 0): Buffer {
+  return addon.splice(fd, length, flags);
+}
+
+/** isatty(3): on a trace_pipe_raw fd this issues TCGETS, which is GET_READER_PAGE's number. */
+export function isatty(fd: number): IsattyResult {
+  return addon.isatty(fd);
+}
+
+/** Pin the calling thread (Node's main thread) to one CPU. */
+export function setAffinity(cpu: number): void {
+  addon.setAffinity(cpu);
+}
+
+/** fork(); the child reports (mincore) whether [addr, addr+length) is mapped in it. */
+export function forkProbe(addr: bigint, length: number): boolean {
+  return addon.forkProbe(addr, length);
+}
+
+/** Read one byte at `addr` from C. A bad page kills the process (SIGBUS): use in a child. */
+export function touch(addr: bigint): number {
+  return addon.touch(addr);
+}
+
+export function pageSize(): number {
+  return addon.pageSize();
+}

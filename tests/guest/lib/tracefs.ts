@@ -1,0 +1,323 @@
+/**
+ * tracefs helpers for the guest tests: paths of the top level and of instances,
+ * per-CPU files, reading and writing control files, buffer sizes, markers, reset.
+ *
+ * Every write is synchronous (node:fs *Sync), so it runs on the calling thread and
+ * therefore on the CPU that thread is pinned to: trace_marker events land in the
+ * per-CPU buffer of that CPU.
+ */
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+export const TRACEFS_ROOT = '/sys/kernel/tracing';
+
+/** One trace array: the top level (name null) or an instance under instances/. */
+export interface TraceArray {
+  readonly name: string | null;
+  readonly path: string;
+}
+
+export const topLevel: TraceArray = { name: null, path: TRACEFS_ROOT };
+
+export function instance(name: string): TraceArray {
+  return { name, path: join(TRACEFS_ROOT, 'instances', name) };
+}
+
+/** `name` null or undefined is the top level. */
+export function traceArray(name?: string | null): TraceArray {
+  return name === undefined || name === null ? topLevel : instance(name);
+}
+
+export function tracePath(array: TraceArray, relative: string): string {
+  return join(array.path, relative);
+}
+
+export function perCpuPath(array: TraceArray, cpu: number, file: string): string {
+  return join(array.path, 'per_cpu', `cpu${cpu}`, file);
+}
+
+export function readTraceFile(array: TraceArray, relative: string): string {
+  return readFileSync(tracePath(array, relative), 'utf8');
+}
+
+/**
+ * Write a control file with one write(2) (what `echo value > file` does, without
+ * the shell). Errors are node:fs errors: `code` is e.g. 'EBUSY'.
+ */
+export function writeTraceFile(array: TraceArray, relative: string, value: string): void {
+  writeWholeFile(tracePath(array, relative), value);
+}
+
+export function writePerCpuFile(array: TraceArray, cpu: number, file: string, value: string): void {
+  writeWholeFile(perCpuPath(array, cpu, file), value);
+}
+
+function writeWholeFile(path: string, value: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, value);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** CPUs listed in /sys/devices/system/cpu/online ("0-1", "0,2-3"). */
+export function onlineCpus(): number[] {
+  return parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
+}
+
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = [];
+  for (const part of text.trim().split(',')) {
+    if (part === '') continue;
+    const [first, last] = part.split('-');
+    const from = Number(first);
+    const to = last === undefined ? from : Number(last);
+    if (!Number.isInteger(from) || !Number.isInteger(to)) {
+      throw new Error(`bad CPU list: ${JSON.stringify(text)}`);
+    }
+    for (let cpu = from; cpu <= to; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** CPUs that have a per_cpu/cpuN directory in this trace array. */
+export function perCpuDirectories(array: TraceArray): number[] {
+  return readdirSync(join(array.path, 'per_cpu'))
+    .filter((entry) => /^cpu\d+$/.test(entry))
+    .map((entry) => Number(entry.slice(3)))
+    .sort((a, b) => a - b);
+}
+
+// ---------------------------------------------------------------------------
+// Instances
+
+export function instanceExists(name: string): boolean {
+  return existsSync(instance(name).path);
+}
+
+export function createInstance(name: string): TraceArray {
+  mkdirSync(instance(name).path);
+  return instance(name);
+}
+
+/** rmdir of the instance; throws the fs error (e.g. EBUSY while mapped). */
+export function removeInstance(name: string): void {
+  rmdirSync(instance(name).path);
+}
+
+/** Remove the instance if it exists; never throws for a missing one. */
+export function removeInstanceIfPresent(name: string): void {
+  if (instanceExists(name)) removeInstance(name);
+}
+
+// ---------------------------------------------------------------------------
+// Buffer sizes
+
+/** What a buffer_size_kb file says: a size, or "X" when the CPUs differ. */
+export interface BufferSize {
+  /** Size in KiB, null when the top-level file says "X" (per-CPU sizes differ). */
+  kb: number | null;
+  /** The "(expanded: N)" value when the buffer was never expanded. */
+  expandedKb: number | null;
+}
+
+export function parseBufferSizeKb(text: string): BufferSize {
+  const trimmed = text.trim();
+  if (trimmed === 'X') return { kb: null, expandedKb: null };
+  const match = /^(\d+)(?: \(expanded: (\d+)\))?$/.exec(trimmed);
+  if (match === null) throw new Error(`unexpected buffer_size_kb content: ${JSON.stringify(text)}`);
+  return { kb: Number(match[1]), expandedKb: match[2] === undefined ? null : Number(match[2]) };
+}
+
+export function readBufferSizeKb(array: TraceArray, cpu?: number): BufferSize {
+  const path = cpu === undefined ? tracePath(array, 'buffer_size_kb') : perCpuPath(array, cpu, 'buffer_size_kb');
+  return parseBufferSizeKb(readFileSync(path, 'utf8'));
+}
+
+/** Per-CPU size in KiB (per-CPU files always hold a plain number). */
+export function perCpuBufferSizeKb(array: TraceArray, cpu: number): number {
+  const size = readBufferSizeKb(array, cpu);
+  if (size.kb === null) throw new Error(`per-CPU buffer_size_kb of cpu${cpu} has no number`);
+  return size.kb;
+}
+
+export function setBufferSizeKb(array: TraceArray, kb: number, cpu?: number): void {
+  if (cpu === undefined) writeTraceFile(array, 'buffer_size_kb', `${kb}\n`);
+  else writePerCpuFile(array, cpu, 'buffer_size_kb', `${kb}\n`);
+}
+
+/** Page payload of a ring-buffer data page on this kernel (page minus its header). */
+export const DATA_BYTES_PER_PAGE_4K = 4096 - 16;
+
+/**
+ * Ring pages the kernel allocates for buffer_size_kb = kb:
+ * DIV_ROUND_UP(kb * 1024, BUF_PAGE_SIZE), at least 2 (ring_buffer_resize()).
+ */
+export function ringPagesForKb(kb: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
+  return Math.max(2, Math.ceil((kb * 1024) / dataBytesPerPage));
+}
+
+/** Smallest buffer_size_kb that gives exactly `pages` ring pages. */
+export function kbForRingPages(pages: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
+  const kb = Math.floor(((pages - 1) * dataBytesPerPage) / 1024) + 1;
+  if (ringPagesForKb(kb, dataBytesPerPage) !== pages) {
+    throw new Error(`no buffer_size_kb gives exactly ${pages} pages`);
+  }
+  return kb;
+}
+
+// ---------------------------------------------------------------------------
+// Markers, switches, reset
+
+/** An open trace_marker: one write(2) per marker, each is one ftrace/print event. */
+export class MarkerWriter {
+  private fd: number | null;
+
+  constructor(array: TraceArray = topLevel) {
+    this.fd = openSync(tracePath(array, 'trace_marker'), 'w');
+  }
+
+  write(text: string): void {
+    if (this.fd === null) throw new Error('MarkerWriter is closed');
+    writeSync(this.fd, text);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** Write each marker with its own write(2) through one open trace_marker. */
+export function writeMarkers(array: TraceArray, markers: readonly string[]): void {
+  const writer = new MarkerWriter(array);
+  try {
+    for (const marker of markers) writer.write(marker);
+  } finally {
+    writer.close();
+  }
+}
+
+/** Markers "<prefix>-000000" … with fixed width so they sort and have equal size. */
+export function numberedMarkers(prefix: string, count: number, first = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${String(first + i).padStart(6, '0')}`);
+}
+
+/** `echo > trace`: clears every CPU buffer of the trace array (open with O_TRUNC). */
+export function resetBuffer(array: TraceArray = topLevel): void {
+  writeFileSync(tracePath(array, 'trace'), '');
+}
+
+/** `echo > per_cpu/cpuN/trace`: clears one CPU buffer. */
+export function resetCpuBuffer(array: TraceArray, cpu: number): void {
+  writeFileSync(perCpuPath(array, cpu, 'trace'), '');
+}
+
+export function isTracingOn(array: TraceArray = topLevel): boolean {
+  return readTraceFile(array, 'tracing_on').trim() === '1';
+}
+
+export function setTracingOn(array: TraceArray, on: boolean): void {
+  writeTraceFile(array, 'tracing_on', on ? '1\n' : '0\n');
+}
+
+/** Current clock: the bracketed name in trace_clock ("[local] global counter ..."). */
+export function currentClock(array: TraceArray = topLevel): string {
+  const match = /\[([^\]]+)\]/.exec(readTraceFile(array, 'trace_clock'));
+  if (match === null || match[1] === undefined) throw new Error('trace_clock has no selected clock');
+  return match[1];
+}
+
+export function availableClocks(array: TraceArray = topLevel): string[] {
+  return readTraceFile(array, 'trace_clock')
+    .trim()
+    .split(/\s+/)
+    .map((name) => name.replace(/^\[|\]$/g, ''));
+}
+
+export function setClock(array: TraceArray, clock: string): void {
+  writeTraceFile(array, 'trace_clock', `${clock}\n`);
+}
+
+/**
+ * The snapshot file exists only with CONFIG_TRACER_SNAPSHOT. Writing 0 frees the
+ * snapshot buffer (top level only; per-CPU files refuse 0 with EINVAL).
+ */
+export function snapshotSupported(array: TraceArray = topLevel): boolean {
+  return existsSync(tracePath(array, 'snapshot'));
+}
+
+export function freeSnapshot(array: TraceArray = topLevel): void {
+  writeTraceFile(array, 'snapshot', '0\n');
+}
+
+/** comm for each pid from saved_cmdlines ("<pid> <comm>" lines). */
+export function savedCmdlines(array: TraceArray = topLevel): Map<number, string> {
+  const comms = new Map<number, string>();
+  let text: string;
+  try {
+    text = readTraceFile(array, 'saved_cmdlines');
+  } catch {
+    return comms;
+  }
+  for (const line of text.split('\n')) {
+    const match = /^(\d+) (.*)$/.exec(line);
+    if (match !== null && match[1] !== undefined && match[2] !== undefined) comms.set(Number(match[1]), match[2]);
+  }
+  return comms;
+}
+
+// ---------------------------------------------------------------------------
+// Saving and restoring state around a test
+
+/** Everything a test may change at the top level, captured to be put back. */
+export interface TraceState {
+  readonly array: TraceArray;
+  readonly perCpuKb: ReadonlyMap<number, number>;
+  readonly tracingOn: boolean;
+  readonly clock: string;
+}
+
+export function captureState(array: TraceArray = topLevel): TraceState {
+  const perCpuKb = new Map<number, number>();
+  for (const cpu of perCpuDirectories(array)) perCpuKb.set(cpu, perCpuBufferSizeKb(array, cpu));
+  return { array, perCpuKb, tracingOn: isTracingOn(array), clock: currentClock(array) };
+}
+
+/**
+ * Put the captured state back: clock, per-CPU sizes (only where they changed, so
+ * an unexpanded top-level buffer stays small), tracing_on, and an empty buffer.
+ * Failures are collected and thrown together so one does not hide the others.
+ */
+export function restoreState(state: TraceState): void {
+  const failures: string[] = [];
+  const attempt = (what: string, action: () => void): void => {
+    try {
+      action();
+    } catch (error) {
+      failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  attempt('trace_clock', () => {
+    if (currentClock(state.array) !== state.clock) setClock(state.array, state.clock);
+  });
+  for (const [cpu, kb] of state.perCpuKb) {
+    attempt(`cpu${cpu} buffer_size_kb`, () => {
+      if (perCpuBufferSizeKb(state.array, cpu) !== kb) setBufferSizeKb(state.array, kb, cpu);
+    });
+  }
+  attempt('tracing_on', () => setTracingOn(state.array, state.tracingOn));
+  attempt('reset', () => resetBuffer(state.array));
+  if (failures.length > 0) throw new Error(`restoring tracefs state failed:\n${failures.join('\n')}`);
+}

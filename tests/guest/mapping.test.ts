@@ -1,0 +1,302 @@
+/**
+ * Issue 4, mapping: what mmap() of per_cpu/cpuN/trace_pipe_raw gives and refuses.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { MappedConsumer } from './lib/consumer.js';
+import { decodePage } from './lib/decoder.js';
+import { RingBufferMapping, openTracePipeRaw } from './lib/mapping.js';
+import { META_DATA_PAGES, metaInconsistencies, metaPageCapacity, readMetaPage } from './lib/meta.js';
+import * as sys from './lib/sys.js';
+import {
+  ChildHelper,
+  assertErrno,
+  copyOf,
+  describeChild,
+  formats,
+  markersOf,
+  runHelper,
+  traceTest,
+} from './lib/testing.js';
+import {
+  createInstance,
+  kbForRingPages,
+  numberedMarkers,
+  perCpuBufferSizeKb,
+  resetBuffer,
+  ringPagesForKb,
+  setBufferSizeKb,
+  topLevel,
+  writeMarkers,
+} from './lib/tracefs.js';
+
+const { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MADV_DONTNEED } = sys.constants;
+const RING_PAGES = 4;
+
+/** cpu0 with a ring of RING_PAGES pages, emptied. */
+function smallCpu0Ring(): void {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
+  resetBuffer(topLevel);
+}
+
+function rangeOf(count: number, first = 0): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+traceTest('mapping: meta page fields are sane before writes (IDs from the head) and after writes', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const before = ring.meta();
+  assert.equal(before.entries, 0n);
+  assert.equal(before.overrun, 0n);
+  assert.equal(before.nrDataPages, RING_PAGES, 'nr_data_pages = ring pages for buffer_size_kb');
+  assert.equal(before.readerPage, 0, 'the reader page gets ID 0');
+  assert.deepEqual(before.dataPages, rangeOf(RING_PAGES, 1), 'ring pages get IDs 1..n from the head');
+  assert.equal(before.dataPageHead, 0, 'the head is data_pages[0]');
+  assert.equal(ring.pageIdCount, RING_PAGES + 1);
+
+  const markers = numberedMarkers('meta-sane', 30);
+  writeMarkers(topLevel, markers);
+  const after = ring.updateMeta();
+  assert.equal(after.entries, BigInt(markers.length), 'entries counts the markers');
+  assert.equal(after.overrun, 0n);
+  assert.equal(after.nrDataPages, RING_PAGES);
+  assert.deepEqual(metaInconsistencies(after), []);
+  assert.ok(after.pagesTouched <= RING_PAGES + 1, `pages_touched ${after.pagesTouched}`);
+});
+
+traceTest('mapping: the page with ID n is at page offset 1 + n (checked with one-page mappings)', ({ cleanup }) => {
+  smallCpu0Ring();
+  writeMarkers(topLevel, numberedMarkers('page-offset', 250)); // more than two pages
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const pageSize = ring.pageSize;
+  for (let id = 0; id < ring.pageIdCount; id++) {
+    const single = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, (1 + id) * pageSize);
+    try {
+      assert.ok(copyOf(new DataView(single.buffer)).equals(copyOf(ring.pageView(id))), `page ID ${id}`);
+    } finally {
+      sys.munmap(single);
+    }
+  }
+  const metaOnly = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, 0);
+  try {
+    assert.ok(copyOf(new DataView(metaOnly.buffer)).equals(copyOf(ring.metaView())), 'offset 0 is the meta page');
+  } finally {
+    sys.munmap(metaOnly);
+  }
+  // After a handover the new reader page's ID points at the page with the oldest markers.
+  assert.equal(ring.getReaderPage(), true);
+  const reader = ring.meta().readerPage;
+  const { events } = decodePage(ring.pageView(reader), formats().layouts, formats().lookup);
+  assert.equal(markersOf(events)[0], 'page-offset-000000', `page ID ${reader} holds the first markers`);
+});
+
+traceTest('mapping: data_pages[] stays a permutation of the non-reader IDs across handovers', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const consumer = new MappedConsumer(ring, formats());
+  for (let round = 0; round < 3; round++) {
+    writeMarkers(topLevel, numberedMarkers(`perm-${round}`, 180));
+    consumer.drain();
+    const meta = ring.updateMeta();
+    assert.deepEqual(metaInconsistencies(meta), [], `round ${round}`);
+    const all = [meta.readerPage, ...meta.dataPages].sort((a, b) => a - b);
+    assert.deepEqual(all, rangeOf(RING_PAGES + 1), `round ${round}: reader + data_pages = every ID once`);
+  }
+});
+
+traceTest('mapping: PROT_WRITE through an O_RDWR fd is refused by the driver with EPERM', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, readWrite: true }));
+  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, 0), 'EPERM', 'writable shared mapping');
+});
+
+traceTest('mapping: PROT_WRITE through an O_RDONLY fd is refused by the mm core with EACCES', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, 0), 'EACCES', 'writable shared mapping');
+});
+
+traceTest('mapping: mprotect() adding PROT_WRITE is refused (VM_MAYWRITE cleared)', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, readWrite: true }));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  assertErrno(() => sys.mprotect(ring.mapping.addr, ring.pageSize, PROT_READ | PROT_WRITE), 'EACCES', 'mprotect(+write)');
+});
+
+traceTest('mapping: an executable mapping is refused with EPERM', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ | PROT_EXEC, MAP_SHARED, 0), 'EPERM', 'PROT_EXEC mapping');
+});
+
+/** The VmFlags of the VMA that starts at `addr` in /proc/self/smaps. */
+function vmFlagsAt(addr: bigint): string[] {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8').split('\n');
+  const start = addr.toString(16);
+  let inside = false;
+  for (const line of smaps) {
+    const header = /^([0-9a-f]+)-[0-9a-f]+ /.exec(line);
+    if (header !== null) inside = header[1] === start;
+    else if (inside && line.startsWith('VmFlags:')) return line.slice('VmFlags:'.length).trim().split(/\s+/);
+  }
+  throw new Error(`no VMA at 0x${start} in /proc/self/smaps`);
+}
+
+traceTest('mapping: /proc/self/smaps VmFlags carry dc (VM_DONTCOPY) and dd (VM_DONTDUMP), not mw', ({ cleanup }) => {
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const flags = vmFlagsAt(ring.mapping.addr);
+  assert.ok(flags.includes('dc'), `dc in ${flags.join(' ')}`);
+  assert.ok(flags.includes('dd'), `dd in ${flags.join(' ')}`);
+  assert.ok(flags.includes('sh'), `shared: ${flags.join(' ')}`);
+  assert.ok(!flags.includes('mw') && !flags.includes('wr'), `never writable: ${flags.join(' ')}`);
+  assert.ok(!flags.includes('ex'), `not executable: ${flags.join(' ')}`);
+});
+
+traceTest('mapping: a forked child does not have the mapping (VM_DONTCOPY)', ({ cleanup }) => {
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  // Control: an ordinary mapping is inherited, so the probe can see mappings at all.
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  assert.equal(sys.forkProbe(ring.mapping.addr, ring.mapping.length), false, 'child sees no ring mapping');
+  assert.ok(fd >= 0);
+  const control = sys.mmap(-1 >>> 0 === 0 ? 0 : fd, 0 + ring.pageSize, PROT_READ, MAP_SHARED, 0);
+  sys.munmap(control);
+});
+
+traceTest('mapping: reading past the last page kills the reader with SIGBUS (child process)', async () => {
+  smallCpu0Ring();
+  const result = await runHelper('touch-beyond', ['length', '0']);
+  assert.ok(/touching/.test(result.stdout), `mapping one page too long was accepted and the last valid page read: ${describeChild(result)}`);
+  assert.equal(result.signal, 'SIGBUS', describeChild(result));
+});
+
+traceTest('mapping: a one-page mapping at an offset past the last page SIGBUSes on access, or is refused', async () => {
+  smallCpu0Ring();
+  const result = await runHelper('touch-beyond', ['offset', '0']);
+  if (result.code === 3) {
+    assert.match(result.stdout, /refused E(INVAL|NXIO|FAULT|2BIG|PERM)/, describeChild(result));
+  } else {
+    assert.equal(result.signal, 'SIGBUS', describeChild(result));
+  }
+});
+
+traceTest('mapping: the same fd mapped twice, two fds and a second process all see the same bytes', async ({ cleanup }) => {
+  smallCpu0Ring();
+  writeMarkers(topLevel, numberedMarkers('same-bytes', 150));
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const first = cleanup.closes('first mapping', RingBufferMapping.mapFd(fd, 0));
+  first.getReaderPage(); // something other than the initial state
+  first.updateMeta();
+  const second = cleanup.closes('second mapping of the same fd', RingBufferMapping.mapFd(fd, 0));
+  const other = cleanup.closes('mapping of another fd', RingBufferMapping.open({ cpu: 0 }));
+  assert.notEqual(first.mapping.addr, second.mapping.addr);
+  for (const [name, ring] of [['same fd', second], ['other fd', other]] as const) {
+    assert.ok(copyOf(first.metaView()).equals(copyOf(ring.metaView())), `${name}: meta page`);
+    for (let id = 0; id < first.pageIdCount; id++) {
+      assert.ok(copyOf(first.pageView(id)).equals(copyOf(ring.pageView(id))), `${name}: page ID ${id}`);
+    }
+  }
+  const child = new ChildHelper('map-holder', ['0']);
+  cleanup.add('stop map-holder', () => child.kill());
+  const match = await child.waitFor(/^mapped (.*)$/m);
+  const seen = JSON.parse(match[1] ?? '{}') as { pages: string[]; meta: { readerPage: number } };
+  const { createHash } = await import('node:crypto');
+  const ours = rangeOf(first.pageIdCount).map((id) =>
+    createHash('sha256').update(copyOf(first.pageView(id))).digest('hex'),
+  );
+  assert.deepEqual(seen.pages, ours, 'the other process sees the same data pages');
+  assert.equal(seen.meta.readerPage, first.meta().readerPage, 'and the same reader page');
+  child.send('exit');
+  const result = await child.result();
+  assert.equal(result.code, 0, describeChild(result));
+});
+
+traceTest('mapping: partial munmap then the rest leaves the count balanced (resize works again)', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const { addr, length } = ring.mapping;
+  const pageSize = ring.pageSize;
+  // Punch a hole in the middle: the VMA splits in two (each holds the buffer).
+  sys.munmapRange(addr + BigInt(2 * pageSize), pageSize);
+  assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0), 'EBUSY', 'resize while the split halves are mapped');
+  // Unmap the first half only: the second still holds the buffer.
+  sys.munmapRange(addr, 2 * pageSize);
+  assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0), 'EBUSY', 'resize while one half is mapped');
+  // The rest (munmap of a range with holes is fine).
+  sys.munmapRange(addr, length);
+  ring.close = () => undefined; // already unmapped by hand
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0);
+  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbForRingPages(RING_PAGES + 2));
+  // and a new mapping sees the new ring
+  const again = cleanup.closes('new mapping', RingBufferMapping.open({ cpu: 0 }));
+  assert.equal(again.meta().nrDataPages, RING_PAGES + 2);
+});
+
+traceTest('mapping: madvise(MADV_DONTNEED) then re-reading refaults the same data', ({ cleanup }) => {
+  smallCpu0Ring();
+  writeMarkers(topLevel, numberedMarkers('refault', 200));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  ring.updateMeta();
+  const before = copyOf(new DataView(ring.mapping.buffer));
+  sys.madvise(ring.mapping.addr, ring.mapping.length, MADV_DONTNEED);
+  const after = copyOf(new DataView(ring.mapping.buffer));
+  assert.ok(after.equals(before), 'every page reads the same after the zap');
+  assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), numberedMarkers('refault', 200));
+});
+
+traceTest('mapping: mremap growth cannot reach a page that does not exist (refused, or SIGBUS)', async () => {
+  smallCpu0Ring();
+  const result = await runHelper('touch-beyond', ['mremap', '0']);
+  if (result.code === 3) {
+    assert.match(result.stdout, /refused E[A-Z0-9]+/, describeChild(result));
+  } else {
+    assert.equal(result.signal, 'SIGBUS', `grown page must not be readable: ${describeChild(result)}`);
+  }
+});
+
+traceTest('mapping: the bytes of the meta page after data_pages[] are zero', ({ cleanup }) => {
+  smallCpu0Ring();
+  writeMarkers(topLevel, numberedMarkers('meta-zero', 50));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  ring.updateMeta();
+  const meta = ring.meta();
+  const tail = copyOf(ring.metaView()).subarray(META_DATA_PAGES + 4 * meta.nrDataPages);
+  const nonZero = tail.findIndex((byte) => byte !== 0);
+  assert.equal(nonZero, -1, `byte ${META_DATA_PAGES + 4 * meta.nrDataPages + nonZero} of the meta page is not zero`);
+});
+
+traceTest('mapping: a ring of 1016 pages maps, 1017 pages (more than one meta page lists) gives E2BIG', ({ cleanup }) => {
+  const capacity = metaPageCapacity(sys.pageSize());
+  assert.equal(capacity, (4096 - 32) / 4, 'capacity of a 4 KiB meta page');
+  const name = `rbmap-e2big-${process.pid}`;
+  cleanup.instance(name);
+  const array = createInstance(name);
+  const fitsKb = kbForRingPages(capacity);
+  const tooBigKb = kbForRingPages(capacity + 1);
+  assert.equal(ringPagesForKb(tooBigKb), capacity + 1);
+
+  setBufferSizeKb(array, fitsKb, 0);
+  const fits = RingBufferMapping.open({ cpu: 0, instance: name });
+  try {
+    assert.equal(fits.meta().nrDataPages, capacity, 'exactly full meta page');
+    assert.deepEqual(metaInconsistencies(fits.meta()), []);
+  } finally {
+    fits.close();
+  }
+
+  setBufferSizeKb(array, tooBigKb, 0);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, instance: name }));
+  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0), 'E2BIG', `mmap of a ${capacity + 1}-page ring`);
+  // shrink again so the instance frees quickly
+  setBufferSizeKb(array, 4, 0);
+}, { timeout: 120_000 });
+
+traceTest('mapping: the meta page read through a fresh mapping equals readMetaPage of the live one', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const metaOnly = sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0);
+  try {
+    assert.deepEqual(readMetaPage(new DataView(metaOnly.buffer)), ring.meta());
+  } finally {
+    sys.munmap(metaOnly);
+  }
+});

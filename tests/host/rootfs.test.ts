@@ -1,0 +1,168 @@
+/**
+ * Host tests of the guest rootfs builder (harness/src/rootfs.ts), the addon
+ * build (harness/src/addon.ts) and the addon itself through its typed wrapper
+ * (tests/guest/lib/sys.ts), on the host's own kernel.
+ */
+import t from 'tap';
+import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { buildAddon } from '../../harness/src/addon.js';
+import { projectPaths } from '../../harness/src/paths.js';
+import { buildRootfs } from '../../harness/src/rootfs.js';
+
+// Four ~40 MB gzip'd images: far more than tap's 30 s default on a busy 2-core host.
+t.setTimeout(300_000);
+
+const work = await mkdtemp(join(tmpdir(), 'rbmap-rootfs-test-'));
+t.teardown(() => rm(work, { recursive: true, force: true }));
+
+const cacheDir = join(work, 'cache');
+const lines: string[] = [];
+const log = (line: string): void => {
+  lines.push(line);
+};
+
+/** Paths in a gzip'd cpio, as `cpio -it` lists them. */
+async function listCpio(path: string): Promise<string[]> {
+  const { stdout } = await execa('cpio', ['-it', '--quiet'], { input: gunzipSync(await readFile(path)) });
+  return stdout.split('\n').filter((s) => s !== '');
+}
+
+const addonPath = await buildAddon({ cacheDir, log });
+
+t.test('addon build is cached', async (t) => {
+  const again = await buildAddon({ cacheDir, log });
+  t.equal(again, addonPath, 'same source, flags and node: same file');
+  t.match(lines.join('\n'), /addon: cached/);
+});
+
+t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
+  const guestDist = join(work, 'guest');
+  await mkdir(join(guestDist, 'lib'), { recursive: true });
+  await writeFile(join(guestDist, 'smoke.test.js'), "import { test } from 'node:test';\ntest('smoke', () => {});\n");
+  await writeFile(join(guestDist, 'lib', 'helper.js'), 'export const x = 1;\n');
+  const initPath = join(work, 'init');
+  await copyFile(projectPaths.rootfsInit, initPath);
+
+  const first = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  t.equal(first.rebuilt, true, 'cold build builds');
+  t.ok(first.bytes > 1_000_000, `image has a real size (${first.bytes} bytes)`);
+  t.ok(first.path.startsWith(join(cacheDir, 'rootfs')), 'image lives in the cache');
+
+  const entries = new Set(await listCpio(first.path));
+  const nodePath = process.execPath.replace(/^\//, '');
+  for (const want of [
+    'init',
+    'bin/busybox',
+    'bin/sh',
+    'bin/mount',
+    nodePath,
+    'usr/bin/node',
+    'opt/rbmap/addon/rbmap_sys.node',
+    'opt/rbmap/guest/smoke.test.js',
+    'opt/rbmap/guest/lib/helper.js',
+    'opt/rbmap/guest/package.json',
+    'dev',
+    'proc',
+    'sys',
+    'tmp',
+  ]) {
+    t.ok(entries.has(want), `cpio holds ${want}`);
+  }
+  const { stdout: ldd } = await execa('ldd', [process.execPath], { reject: false });
+  for (const m of ldd.matchAll(/(?:=>\s+)?(\/\S+)\s+\(0x/g)) {
+    const lib = (m[1] ?? '').replace(/^\//, '');
+    t.ok(entries.has(lib), `cpio holds node's library ${lib}`);
+  }
+
+  const second = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  t.same(second, { path: first.path, rebuilt: false, bytes: first.bytes }, 'unchanged inputs reuse the image');
+
+  await appendFile(initPath, '# changed\n');
+  const third = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  t.equal(third.rebuilt, true, 'a changed init rebuilds');
+  t.not(third.path, first.path, 'under a new name');
+
+  await writeFile(join(guestDist, 'lib', 'helper.js'), 'export const x = 2;\n');
+  const fourth = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  t.equal(fourth.rebuilt, true, 'a changed guest file rebuilds');
+});
+
+t.test('rootfs: missing guest tests is an E_ROOTFS error with a hint', async (t) => {
+  const empty = join(work, 'empty-guest');
+  await mkdir(empty, { recursive: true });
+  await t.rejects(
+    buildRootfs({ cacheDir, addonPath, guestDist: empty, initPath: projectPaths.rootfsInit, log }),
+    { code: 'E_ROOTFS', hint: /tsc/ },
+  );
+});
+
+t.test('addon on the host kernel', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async (t) => {
+  process.env['RBMAP_ADDON'] = addonPath;
+  const sys = await import('../guest/lib/sys.js');
+  const { constants: c } = sys;
+  const page = sys.pageSize();
+  t.ok(page >= 4096 && (page & (page - 1)) === 0, `page size ${page}`);
+
+  const file = join(work, 'data.bin');
+  const content = Buffer.alloc(page, 0);
+  content.write('hello rbmap');
+  await writeFile(file, content);
+  const fd = openSync(file, 'r');
+  t.teardown(() => closeSync(fd));
+
+  const m = sys.mmap(fd, page, c.PROT_READ, c.MAP_SHARED, 0);
+  t.equal(typeof m.addr, 'bigint');
+  t.equal(m.length, page);
+  t.equal(m.buffer.byteLength, page);
+  t.equal(Buffer.from(m.buffer, 0, 11).toString(), 'hello rbmap', 'the mapping shows the file');
+  t.equal(sys.touch(m.addr), 'h'.charCodeAt(0), 'touch() reads the first byte');
+  t.equal(new Uint8Array(sys.viewOf(m.addr + 1n, 4))[0], 'e'.charCodeAt(0), 'viewOf() sees the same memory');
+  t.equal(sys.forkProbe(m.addr, page), true, 'a shared file mapping is inherited by fork()');
+
+  try {
+    sys.mprotect(m.addr, page, c.PROT_READ | c.PROT_WRITE);
+    t.fail('mprotect to writable on an O_RDONLY shared mapping must fail');
+  } catch (e) {
+    t.ok(sys.isSysError(e) && e.code === 'EACCES' && e.syscall === 'mprotect', `mprotect: ${String(e)}`);
+  }
+
+  sys.munmap(m);
+  t.equal(m.buffer.byteLength, 0, 'munmap detaches the ArrayBuffer');
+  t.throws(() => sys.munmap(m), { code: 'EINVAL', syscall: 'munmap' }, 'a second munmap of a detached buffer is refused');
+
+  try {
+    sys.ioctl(fd, 0x5401 /* TCGETS */);
+    t.fail('ioctl TCGETS on a regular file must fail');
+  } catch (e) {
+    t.ok(sys.isSysError(e), 'a SysError');
+    if (sys.isSysError(e)) {
+      t.equal(e.code, 'ENOTTY');
+      t.equal(e.errno, 25);
+      t.equal(e.syscall, 'ioctl');
+      t.match(e.message, /ioctl/);
+      t.match(e.message, /Inappropriate ioctl/);
+    }
+  }
+  t.same(sys.isatty(fd), { tty: false, code: 'ENOTTY' });
+
+  t.equal(sys.splice(fd, 5).toString(), 'hello', 'splice() moves file data through the pipe');
+
+  t.throws(() => sys.mmap(999_999, page, c.PROT_READ, c.MAP_SHARED, 0), { code: 'EBADF', errno: 9, syscall: 'mmap' });
+  t.throws(() => sys.mmap(fd, 0, c.PROT_READ, c.MAP_SHARED, 0), RangeError, 'length 0 is refused before the call');
+  t.notOk(sys.isSysError(new Error('plain')), 'a plain Error is not a SysError');
+
+  const fifo = join(work, 'fifo');
+  await execa('mkfifo', [fifo]);
+  const pfd = openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+  t.teardown(() => closeSync(pfd));
+  const started = Date.now();
+  t.equal(sys.poll(pfd, c.POLLIN, 50), 0, 'poll on an empty pipe times out with 0');
+  t.ok(Date.now() - started >= 45, 'after the timeout');
+  writeSync(pfd, 'x');
+  t.equal(sys.poll(pfd, c.POLLIN, 1000) & c.POLLIN, c.POLLIN, 'POLLIN once there is data');
+});
