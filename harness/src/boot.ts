@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { RbmapError } from './errors.js';
 
 /** Printed by the guest's /init as soon as it runs: the kernel has booted. */
@@ -75,6 +76,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
   let bootMs: number | null = null;
   let markerWindow = '';
   let partialLine = '';
+  const lineDecoder = new StringDecoder('utf8');
   let lastActivityAt = startedAt;
   let stderr = '';
   let endReason: BootEndReason | null = null;
@@ -103,7 +105,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
       }
     }
     if (options.onLine !== undefined) {
-      const lines = (partialLine + chunk.toString('utf8')).split('\n');
+      const lines = (partialLine + lineDecoder.write(chunk)).split('\n');
       partialLine = lines.pop() ?? '';
       for (const line of lines) options.onLine(line.replace(/\r$/, ''));
     }
@@ -177,6 +179,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
   // A process that inherited the pipes (a script's child) can keep them open; don't wait forever.
   await waitForStreams(child, streamDrainMs);
   removeProcessHooks();
+  partialLine += lineDecoder.end();
   if (partialLine !== '' && options.onLine !== undefined) options.onLine(partialLine.replace(/\r$/, ''));
   closeSync(logFd);
 

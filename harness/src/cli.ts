@@ -38,7 +38,8 @@ options (run, shell):
   --keep-going             run: keep running guest test files after one fails
                            check: keep applying/building the next patches after a failure
   --out DIR                run folder (default .rbmap/runs/<time>)
-  --guest-mode test|hang   hang: a guest that never finishes (proves the watchdog)
+  --guest-mode MODE        test (default); hang: a guest that never finishes (proves the
+                           watchdog); crash: the guest panics the kernel (proves crash reports)
   -v, --verbose            echo the guest console while it runs
 options (hack, export):
   --dir DIR / --tree DIR   the hack tree (default .rbmap/linux)
@@ -71,8 +72,8 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.pass;
     case 'run': {
       const mode = values['guest-mode'];
-      if (mode !== 'test' && mode !== 'hang') {
-        throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test or hang`, { hint: 'rbmap --help' });
+      if (mode !== 'test' && mode !== 'hang' && mode !== 'crash') {
+        throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test, hang or crash`, { hint: 'rbmap --help' });
       }
       return runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log });
     }

@@ -84,7 +84,8 @@ function readCache(path: string): ProbeCache {
  * Decides between KVM and TCG. `tcg` and `kvm` are obeyed (kvm fails if /dev/kvm
  * cannot be used). `auto` uses KVM only if a probe boot of this very kernel and
  * initrd under KVM prints `rbmap-probe-ok` within a few seconds; the verdict is
- * cached per QEMU version and host kernel release, so only the first run pays.
+ * cached per QEMU version, host kernel release and KVM machine arguments, so only
+ * the first run pays.
  */
 export async function chooseAccel(options: ChooseAccelOptions): Promise<AccelChoice> {
   const device = options.kvmDevice ?? '/dev/kvm';
@@ -103,7 +104,7 @@ export async function chooseAccel(options: ChooseAccelOptions): Promise<AccelCho
   }
   if (!kvmDeviceUsable(device)) return { accel: 'tcg', why: `${device} is not usable`, cached: false };
 
-  const key = `${options.arch.name} | ${await qemuVersion(options.arch.qemuBinary)} | host ${release()}`;
+  const key = `${options.arch.name} | ${await qemuVersion(options.arch.qemuBinary)} | host ${release()} | ${options.arch.qemuKvmArgs.join(' ')}`;
   const cachePath = join(options.cacheDir, probeFileName);
   const cache = readCache(cachePath);
   const known = cache[key];

@@ -276,8 +276,13 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   }
 
   // --- stage ----------------------------------------------------------------
-  await mkdir(outDir, { recursive: true });
-  const staging = await mkdtemp(join(outDir, 'staging-'));
+  let staging: string;
+  try {
+    await mkdir(outDir, { recursive: true });
+    staging = await mkdtemp(join(outDir, 'staging-'));
+  } catch (e) {
+    throw fail(`cannot create a staging folder in ${outDir}: ${firstLine(e)}`, 'make the cache writable or set RBMAP_CACHE to a writable folder', e);
+  }
   const tmpImage = `${image}.tmp-${process.pid}`;
   try {
     const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));

@@ -15,7 +15,7 @@ import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type R
 import { buildRootfs } from './rootfs.js';
 import { parseTap } from './tap.js';
 
-export type GuestMode = 'test' | 'hang' | 'shell';
+export type GuestMode = 'test' | 'hang' | 'crash' | 'shell';
 
 export interface RunRequest extends PipelineOptions {
   cacheDir: string;

@@ -161,7 +161,7 @@ export function buildTapTree(text: string): TapTree {
   const finishedChildren = new Map<number, TapBlock>();
   let sawContent = false;
   let yaml: { node: TapNode; indent: number } | null = null;
-  let lastNode: { node: TapNode; depth: number } | null = null;
+  let lastNode: { node: TapNode } | null = null;
 
   const top = (): OpenBlock => stack[stack.length - 1] as OpenBlock;
 
@@ -260,12 +260,13 @@ export function buildTapTree(text: string): TapTree {
         block.pendingNotes = [];
         block.pendingSubtest = null;
         block.tests.push(node);
-        lastNode = { node, depth: token.depth };
+        lastNode = { node };
         break;
       }
       case 'yaml-start': {
         const indent = raw.length - raw.trimStart().length;
-        if (lastNode !== null) yaml = { node: lastNode.node, indent };
+        // A YAML block belongs to the test point on the line just before it.
+        if (lastNode !== null && lastNode.node.line === index) yaml = { node: lastNode.node, indent };
         break;
       }
       case 'bailout':
@@ -282,7 +283,8 @@ export function buildTapTree(text: string): TapTree {
       }
     }
   }
-  if (yaml !== null) problems.push(`the stream ends inside the YAML block of "${(yaml as { node: TapNode }).node.name}"`);
+  const unclosedYaml = yaml as { node: TapNode } | null;
+  if (unclosedYaml !== null) problems.push(`the stream ends inside the YAML block of "${unclosedYaml.node.name}"`);
   if (stack.length > 1 || finishedChildren.size > 0) problems.push('the stream ends inside a subtest (truncated output)');
   finishDocument();
   return { documents: documents.filter((doc) => doc.tests.length > 0 || doc.plan !== null || documents.length === 1), problems };

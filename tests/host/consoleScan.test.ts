@@ -7,6 +7,7 @@ const fixture = (name: string): string => join(projectRoot, 'tests', 'host', 'fi
 
 t.test('a clean 6.1 boot has no findings', async (t) => {
   t.same(scanConsoleFile(fixture('console-clean-boot.log')), []);
+  t.same(scanConsoleFile(fixture('console-real-6.1-tcg-boot.log')), [], 'recorded: rbmap kernel under QEMU TCG, guest tests run, reboot');
 });
 
 t.test('NULL dereference oops, then the panic_on_oops panic', async (t) => {

@@ -303,6 +303,8 @@ t.test('a marker whose event is larger than 112 bytes uses the length word (type
   t.equal(walk.records.length, 2);
   const record = walk.records[1];
   t.ok(record !== undefined && record.dataOffset === record.headerOffset + 8, 'payload after the length word');
+  t.equal(record?.typeLen, 0);
+  t.equal(walk.records[0]?.typeLen, Math.ceil(markerPayload('short').length / 4));
   t.same(markersOf(page), ['short', long]);
   t.same(
     walk.records.map((r) => r.timestamp),
@@ -330,6 +332,11 @@ t.test('a time extend adds array[0] << 27 | time_delta to the next event', async
   );
   // the extend belongs to the record that follows it
   t.equal(walk.records[1]?.headerOffset, walk.records[0]?.endOffset);
+  t.same(
+    walk.records.map((r) => r.extended),
+    [false, true, false],
+  );
+  t.equal(walk.timeExtends, 1);
   t.same(markersOf(page), ['a', 'b', 'c']);
 });
 
@@ -523,14 +530,20 @@ t.test('reader cursor: another page ID, or the same ID with a new page stamp, st
 
 // ---------------------------------------------------------------------------
 // Recorded pages from real guests: tests/host/fixtures/pages/<name>/
-//   events/header_page, events/header_event, events/<sys>/<event>/format
-//   page-<n>.bin          raw data pages (PAGE_SIZE bytes each)
-//   expected.json         { "markers": [...], "pages": { "page-<n>.bin": { "markers": [...] } } }
+//   events/header_page, events/header_event, events/ftrace/print/format
+//   page-NNN.bin      raw data pages, in the order the kernel handed them out
+//   expected.json     { pages: [...], markers: [...], micros: [...] }
+// markers are what the guest wrote (trace_marker), in order; micros are their
+// time stamps as the kernel itself printed them in the `trace` file
+// (ns2usecs(): rounded microseconds), an independent check of the decoder.
+// Recorded with tests/guest/helpers/capture-pages.ts (see the README there).
 
 const fixturesRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tests', 'host', 'fixtures', 'pages');
 
 interface RecordedExpectation {
-  readonly pages: Record<string, { readonly markers: string[]; readonly timestamps?: string[] }>;
+  readonly pages: readonly string[];
+  readonly markers: readonly string[];
+  readonly micros: ReadonlyArray<string | null>;
 }
 
 const recorded = existsSync(fixturesRoot)
@@ -542,7 +555,7 @@ t.test('recorded guest pages are present', async (t) => {
 });
 
 for (const fixture of recorded) {
-  t.test(`recorded pages decode as captured: ${fixture.name}`, async (t) => {
+  t.test(`recorded pages decode to the markers written, with the kernel's own time stamps: ${fixture.name}`, async (t) => {
     const dir = join(fixturesRoot, fixture.name);
     const formats = new TraceFormats(join(dir, 'events'), true);
     t.same(formats.layouts.page, STANDARD_PAGE_HEADER, 'recorded header_page is the x86_64 layout');
@@ -550,22 +563,25 @@ for (const fixture of recorded) {
     const print: EventFormat | null = formats.event('ftrace', 'print');
     t.ok(print !== null, 'ftrace/print format recorded');
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as RecordedExpectation;
-    for (const [file, want] of Object.entries(expected.pages)) {
+    const markers: Array<string | null> = [];
+    const micros: string[] = [];
+    let timeExtends = 0;
+    let lengthWords = 0;
+    for (const file of expected.pages) {
       const bytes = readFileSync(join(dir, file));
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const { events } = decodePage(view, formats.layouts, formats.lookup);
-      t.same(
-        events.map((event) => markerText(event)),
-        want.markers,
-        `${file}: markers`,
-      );
-      if (want.timestamps !== undefined) {
-        t.same(
-          events.map((event) => event.timestamp.toString()),
-          want.timestamps,
-          `${file}: time stamps`,
-        );
+      const { walk, events } = decodePage(view, formats.layouts, formats.lookup);
+      timeExtends += walk.timeExtends;
+      lengthWords += walk.records.filter((record) => record.typeLen === 0).length;
+      t.equal(walk.records.filter((record) => record.extended).length, walk.timeExtends + walk.absoluteStamps, `${file}: extends belong to records`);
+      for (const event of events) {
+        markers.push(markerText(event));
+        micros.push(((event.timestamp + 500n) / 1000n).toString());
       }
     }
+    t.same(markers, expected.markers, 'every marker, in order, once');
+    t.same(micros, expected.micros, 'time stamps match the trace file to the microsecond');
+    t.ok(timeExtends >= 1, `the pause produced a time extend (${timeExtends})`);
+    t.ok(lengthWords >= 1, `the long marker used a length word (${lengthWords})`);
   });
 }

@@ -57,6 +57,10 @@ export interface RawRecord {
   readonly dataOffset: number;
   /** Payload bytes (rounded up to 4 for small events). */
   readonly dataLength: number;
+  /** The event's type_len: 0 when the length is in a word of its own. */
+  readonly typeLen: number;
+  /** True when a time extend or absolute time stamp precedes the event. */
+  readonly extended: boolean;
 }
 
 export interface PageWalk {
@@ -64,6 +68,9 @@ export interface PageWalk {
   readonly records: RawRecord[];
   /** Discarded events (padding with a length) skipped on the page. */
   readonly discarded: number;
+  /** Time extends (type 30) and absolute time stamps (type 31) met on the page. */
+  readonly timeExtends: number;
+  readonly absoluteStamps: number;
 }
 
 export class MalformedPageError extends Error {
@@ -122,6 +129,8 @@ export function walkPage(view: DataView, layouts: Layouts): PageWalk {
   if (end > view.byteLength) throw new MalformedPageError('committed data runs past the view', end);
   const records: RawRecord[] = [];
   let discarded = 0;
+  let timeExtends = 0;
+  let absoluteStamps = 0;
   let timestamp = header.timestamp;
   let offset = start;
   let recordStart = offset; // a time extend belongs to the event that follows it
@@ -152,7 +161,13 @@ export function walkPage(view: DataView, layouts: Layouts): PageWalk {
     if (typeLen === eventLayout.timeExtendType || typeLen === eventLayout.timeStampType) {
       needs(8, 'time extend');
       const stamp = (BigInt(view.getUint32(offset + 4, littleEndian)) << BigInt(eventLayout.timeDeltaBits)) + BigInt(timeDelta);
-      timestamp = typeLen === eventLayout.timeExtendType ? timestamp + stamp : fixAbsoluteTimestamp(stamp, timestamp);
+      if (typeLen === eventLayout.timeExtendType) {
+        timestamp += stamp;
+        timeExtends++;
+      } else {
+        timestamp = fixAbsoluteTimestamp(stamp, timestamp);
+        absoluteStamps++;
+      }
       offset += 8;
       continue;
     }
@@ -176,10 +191,18 @@ export function walkPage(view: DataView, layouts: Layouts): PageWalk {
     needs(length, 'event');
     timestamp += BigInt(timeDelta);
     offset += length;
-    records.push({ headerOffset: recordStart, endOffset: offset, timestamp, dataOffset, dataLength });
+    records.push({
+      headerOffset: recordStart,
+      endOffset: offset,
+      timestamp,
+      dataOffset,
+      dataLength,
+      typeLen,
+      extended: recordStart !== offset - length,
+    });
     recordStart = offset;
   }
-  return { header, records, discarded };
+  return { header, records, discarded, timeExtends, absoluteStamps };
 }
 
 // ---------------------------------------------------------------------------

@@ -141,6 +141,14 @@ export class RingBufferMapping {
     return this.pageView(this.meta().readerPage);
   }
 
+  /**
+   * The caller unmapped the range itself (munmapRange): forget it without a
+   * second munmap, which could hit whatever was mapped there since.
+   */
+  forgetUnmappedRange(): void {
+    this.mapped = null;
+  }
+
   /** Unmap (and close the fd if this object opened it). Safe to call twice. */
   close(): void {
     if (this.mapped !== null) {

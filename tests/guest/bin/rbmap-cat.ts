@@ -1,0 +1,119 @@
+/**
+ * rbmap-cat: print the events of mapped per-CPU ring buffers.
+ *
+ *   node /opt/rbmap/guest/bin/rbmap-cat.js [--cpu N | --all] [--instance NAME] [--follow]
+ *
+ * Maps per_cpu/cpuN/trace_pipe_raw (default: every online CPU), consumes it
+ * with GET_READER_PAGE and prints one line per event:
+ *   comm-pid [cpu] seconds.micros: event: fields
+ * With --follow it keeps waiting (poll(), then a periodic drain) until SIGINT.
+ * At the end it prints entries and overrun from each meta page.
+ */
+import { parseArgs } from 'node:util';
+import { MappedConsumer } from '../lib/consumer.js';
+import type { DecodedEvent } from '../lib/decoder.js';
+import { TraceFormats } from '../lib/events.js';
+import { RingBufferMapping } from '../lib/mapping.js';
+import { formatEventLine } from '../lib/render.js';
+import * as sys from '../lib/sys.js';
+import { onlineCpus, savedCmdlines, traceArray } from '../lib/tracefs.js';
+
+const USAGE = 'usage: rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]';
+
+interface Options {
+  cpus: number[];
+  instance: string | null;
+  follow: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cpu: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      instance: { type: 'string' },
+      follow: { type: 'boolean', short: 'f', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (values.cpu !== undefined && values.all === true) throw new Error('--cpu and --all exclude each other');
+  let cpus: number[];
+  if (values.cpu !== undefined) {
+    const cpu = Number(values.cpu);
+    if (!Number.isInteger(cpu) || cpu < 0) throw new Error(`--cpu needs a CPU number, got ${values.cpu}`);
+    cpus = [cpu];
+  } else {
+    cpus = onlineCpus();
+  }
+  return { cpus, instance: values.instance ?? null, follow: values.follow === true };
+}
+
+interface CpuReader {
+  cpu: number;
+  ring: RingBufferMapping;
+  consumer: MappedConsumer;
+}
+
+function printBatch(readers: readonly CpuReader[], comms: Map<number, string>): number {
+  const batch: Array<{ cpu: number; event: DecodedEvent }> = [];
+  for (const reader of readers) {
+    for (const event of reader.consumer.drain().events) batch.push({ cpu: reader.cpu, event });
+  }
+  batch.sort((a, b) => (a.event.timestamp < b.event.timestamp ? -1 : a.event.timestamp > b.event.timestamp ? 1 : 0));
+  if (batch.some(({ event }) => !comms.has(event.pid))) {
+    for (const [pid, comm] of savedCmdlines(traceArray(null))) comms.set(pid, comm);
+  }
+  const lines = batch.map(({ cpu, event }) => formatEventLine(event, cpu, comms.get(event.pid)));
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  return lines.length;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const formats = new TraceFormats();
+  const readers: CpuReader[] = [];
+  try {
+    for (const cpu of options.cpus) {
+      const ring = RingBufferMapping.open({ cpu, instance: options.instance });
+      readers.push({ cpu, ring, consumer: new MappedConsumer(ring, formats) });
+    }
+    const comms = savedCmdlines(traceArray(options.instance));
+    let interrupted = false;
+    process.on('SIGINT', () => {
+      interrupted = true;
+    });
+    printBatch(readers, comms);
+    if (options.follow) {
+      const slice = Math.max(50, Math.floor(500 / readers.length));
+      while (!interrupted) {
+        for (const reader of readers) {
+          sys.poll(reader.ring.fd, sys.constants.POLLIN, slice);
+          if (interrupted) break;
+        }
+        printBatch(readers, comms);
+        // Let the SIGINT handler run.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    for (const reader of readers) {
+      const meta = reader.ring.updateMeta();
+      process.stdout.write(`cpu${reader.cpu}: entries=${meta.entries} overrun=${meta.overrun}\n`);
+    }
+  } finally {
+    for (const reader of readers) reader.ring.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  process.stderr.write(`rbmap-cat: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (code === 'ENODEV') process.stderr.write('rbmap-cat: this kernel cannot mmap trace_pipe_raw (is the rbmap series applied?)\n');
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(1);
+});

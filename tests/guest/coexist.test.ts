@@ -1,0 +1,220 @@
+/**
+ * Issue 4, coexistence: the other readers keep working on a mapped buffer and
+ * keep the meta page true; resets, clock changes, instances, all CPUs at once.
+ *
+ * "The meta page is true" is checked by using it: after the other reader has
+ * consumed what it wanted, new markers are written and must come out of the
+ * mapping (reader_page, data_pages[] and the head drive the consumer) complete,
+ * in order and once.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { MappedConsumer } from './lib/consumer.js';
+import { RingBufferMapping, hasCode, openTracePipeRaw } from './lib/mapping.js';
+import { metaInconsistencies } from './lib/meta.js';
+import * as sys from './lib/sys.js';
+import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, traceTest } from './lib/testing.js';
+import {
+  availableClocks,
+  createInstance,
+  currentClock,
+  instanceExists,
+  kbForRingPages,
+  numberedMarkers,
+  onlineCpus,
+  removeInstance,
+  resetBuffer,
+  setBufferSizeKb,
+  setClock,
+  topLevel,
+  tracePath,
+  writeMarkers,
+} from './lib/tracefs.js';
+
+const RING_PAGES = 6;
+
+function smallCpu0Ring(): void {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
+  resetBuffer(topLevel);
+}
+
+/** The meta page is consistent and drives a correct drain of fresh markers. */
+function assertMetaTrue(ring: RingBufferMapping, consumer: MappedConsumer, prefix: string, count = 250): void {
+  const meta = ring.updateMeta();
+  assert.deepEqual(metaInconsistencies(meta), [], 'meta page consistent');
+  const markers = numberedMarkers(prefix, count);
+  writeMarkers(topLevel, markers);
+  assert.deepEqual(markersOf(consumer.drain().events), markers, 'fresh markers come out of the mapping');
+}
+
+traceTest('coexist: read() of the mapped trace_pipe_raw returns correct pages and keeps the meta page true', ({ cleanup }) => {
+  smallCpu0Ring();
+  const markers = numberedMarkers('coexist-read', 300);
+  writeMarkers(topLevel, markers);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  const data = readAllPages(fd);
+  assert.deepEqual(markersOfRawPages(data, ring.pageSize), markers, 'read() returns every marker once, in order');
+  assert.equal(ring.updateMeta().entries, BigInt(markers.length));
+  assert.equal(ring.getReaderPage(), false, 'read() consumed everything: GET_READER_PAGE says EAGAIN');
+  const consumer = new MappedConsumer(ring, formats());
+  // What read() consumed on the reader page must not come out again.
+  consumer.drain();
+  assertMetaTrue(ring, consumer, 'after-read');
+});
+
+traceTest('coexist: read() through a second, unmapped fd of a mapped CPU works too', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const markers = numberedMarkers('coexist-read2', 200);
+  writeMarkers(topLevel, markers);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
+  assert.deepEqual(markersOfRawPages(readAllPages(fd), ring.pageSize), markers);
+  const consumer = new MappedConsumer(ring, formats());
+  consumer.drain();
+  assertMetaTrue(ring, consumer, 'after-read2');
+});
+
+traceTest('coexist: splice() of the mapped trace_pipe_raw returns full pages; the rest stays on the mapped reader page', ({ cleanup }) => {
+  smallCpu0Ring();
+  const markers = numberedMarkers('coexist-splice', 350);
+  writeMarkers(topLevel, markers);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  const spliced: Buffer[] = [];
+  for (let i = 0; i < RING_PAGES + 2; i++) {
+    let chunk: Buffer;
+    try {
+      chunk = sys.splice(fd, ring.pageSize, sys.constants.SPLICE_F_NONBLOCK);
+    } catch (error) {
+      if (hasCode(error, 'EAGAIN')) break;
+      throw error;
+    }
+    if (chunk.length === 0) break;
+    assert.equal(chunk.length % ring.pageSize, 0, 'splice moves whole pages');
+    spliced.push(chunk);
+  }
+  assert.ok(spliced.length >= 2, `full pages were spliced (${spliced.length})`);
+  const fromSplice = markersOfRawPages(Buffer.concat(spliced), ring.pageSize);
+  const consumer = new MappedConsumer(ring, formats());
+  const fromMapping = markersOf(consumer.drain().events);
+  assert.ok(fromMapping.length > 0, 'the partly written page is left for the mapping');
+  assert.deepEqual([...fromSplice, ...fromMapping], markers, 'splice + mapping give every marker once, in order');
+  assertMetaTrue(ring, consumer, 'after-splice');
+});
+
+traceTest('coexist: trace_pipe reads the markers of a mapped buffer and keeps the meta page true', ({ cleanup }) => {
+  smallCpu0Ring();
+  const markers = numberedMarkers('coexist-pipe', 250);
+  writeMarkers(topLevel, markers);
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const fd = cleanup.fd(openSync(tracePath(topLevel, 'trace_pipe'), sys.constants.O_RDONLY | sys.constants.O_NONBLOCK));
+  let text = '';
+  const chunk = Buffer.alloc(65536);
+  for (;;) {
+    let bytes: number;
+    try {
+      bytes = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      if (hasCode(error, 'EAGAIN')) break;
+      throw error;
+    }
+    if (bytes === 0) break;
+    text += chunk.subarray(0, bytes).toString('utf8');
+  }
+  const seen = [...text.matchAll(/: (coexist-pipe-\d{6})$/gm)].map((match) => match[1]);
+  assert.deepEqual(seen, markers, 'trace_pipe shows every marker once, in order');
+  const consumer = new MappedConsumer(ring, formats());
+  assert.deepEqual(consumer.drain().events, [], 'trace_pipe consumed them: nothing left for the mapping');
+  assertMetaTrue(ring, consumer, 'after-pipe');
+});
+
+traceTest('coexist: a reset (echo > trace) while mapped leaves a consistent, zeroed meta page', ({ cleanup }) => {
+  smallCpu0Ring();
+  writeMarkers(topLevel, numberedMarkers('before-reset', 300));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const consumer = new MappedConsumer(ring, formats());
+  ring.getReaderPage(); // the reader page is no longer ID 0
+  resetBuffer(topLevel);
+  const meta = ring.meta(); // no ioctl: the reset itself must refresh it
+  assert.equal(meta.entries, 0n, 'entries cleared by the reset');
+  assert.equal(meta.overrun, 0n, 'overrun cleared by the reset');
+  assert.deepEqual(metaInconsistencies(meta), []);
+  assert.equal(ring.getReaderPage(), false, 'nothing to read after a reset');
+  consumer.forget();
+  const left = consumer.drain().events;
+  assert.deepEqual(markersOf(left), [], 'the old markers are gone');
+  assertMetaTrue(ring, consumer, 'after-reset');
+});
+
+traceTest('coexist: a clock change (which resets the buffer) while mapped leaves a consistent meta page', ({ cleanup }) => {
+  smallCpu0Ring();
+  const original = currentClock(topLevel);
+  const other = availableClocks(topLevel).find((clock) => clock !== original && (clock === 'global' || clock === 'mono' || clock === 'counter'));
+  assert.ok(other !== undefined, `another clock to switch to among ${availableClocks(topLevel).join(' ')}`);
+  writeMarkers(topLevel, numberedMarkers('before-clock', 200));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const consumer = new MappedConsumer(ring, formats());
+  setClock(topLevel, other);
+  cleanup.add('restore clock', () => setClock(topLevel, original));
+  const meta = ring.meta();
+  assert.equal(meta.entries, 0n, 'the clock change reset the buffer');
+  assert.deepEqual(metaInconsistencies(meta), []);
+  consumer.forget();
+  assert.deepEqual(markersOf(consumer.drain().events), [], 'old markers gone');
+  assertMetaTrue(ring, consumer, 'after-clock');
+});
+
+traceTest('coexist: rmdir of an instance whose buffer is mapped fails with EBUSY, even with the fd closed', ({ cleanup }) => {
+  const name = `rbmap-rmdir-${process.pid}`;
+  cleanup.instance(name);
+  createInstance(name);
+  const fd = openTracePipeRaw({ cpu: 0, instance: name });
+  const ring = RingBufferMapping.mapFd(fd, 0);
+  cleanup.closes('instance mapping', ring);
+  // The mapping alone (through its file reference) must keep the instance.
+  closeSync(fd);
+  assertErrno(() => removeInstance(name), 'EBUSY', 'rmdir while mapped');
+  assert.ok(instanceExists(name), 'instance still there');
+  ring.close();
+  removeInstance(name);
+  assert.ok(!instanceExists(name), 'rmdir works after the unmap');
+});
+
+traceTest('coexist: mapping a CPU buffer of an instance works like the top level', ({ cleanup }) => {
+  const name = `rbmap-inst-${process.pid}`;
+  cleanup.instance(name);
+  const array = createInstance(name);
+  sys.setAffinity(0);
+  setBufferSizeKb(array, kbForRingPages(RING_PAGES));
+  const ring = cleanup.closes('instance cpu0 mapping', RingBufferMapping.open({ cpu: 0, instance: name }));
+  assert.equal(ring.meta().nrDataPages, RING_PAGES);
+  const markers = numberedMarkers('instance', 300);
+  writeMarkers(array, markers);
+  writeMarkers(topLevel, ['top-level-only']);
+  const consumer = new MappedConsumer(ring, formats());
+  assert.deepEqual(markersOf(consumer.drain().events), markers, 'only the instance markers, all of them');
+  assert.equal(ring.updateMeta().entries, BigInt(markers.length));
+});
+
+traceTest('coexist: every CPU mapped at once; each mapping holds exactly the markers written on its CPU', ({ cleanup }) => {
+  const cpus = onlineCpus();
+  for (const cpu of cpus) setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), cpu);
+  resetBuffer(topLevel);
+  const rings = cpus.map((cpu) => cleanup.closes(`cpu${cpu} mapping`, RingBufferMapping.open({ cpu })));
+  const written = new Map<number, string[]>();
+  for (const cpu of cpus) {
+    sys.setAffinity(cpu);
+    const markers = numberedMarkers(`cpu${cpu}`, 120);
+    writeMarkers(topLevel, markers);
+    written.set(cpu, markers);
+  }
+  sys.setAffinity(0);
+  for (const [index, cpu] of cpus.entries()) {
+    const ring = rings[index]!;
+    const events = new MappedConsumer(ring, formats()).drain().events;
+    assert.deepEqual(markersOf(events), written.get(cpu), `cpu${cpu}`);
+    assert.deepEqual(metaInconsistencies(ring.updateMeta()), [], `cpu${cpu} meta`);
+  }
+});

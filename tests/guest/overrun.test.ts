@@ -1,0 +1,79 @@
+/**
+ * Issue 4, overrun: when the writer laps the reader, `overrun` in the meta page
+ * equals the number of events that never come out; nothing else is lost and
+ * nothing comes out twice.
+ */
+import assert from 'node:assert/strict';
+import { MappedConsumer } from './lib/consumer.js';
+import { RingBufferMapping } from './lib/mapping.js';
+import { metaInconsistencies } from './lib/meta.js';
+import * as sys from './lib/sys.js';
+import { formats, markersOf, traceTest } from './lib/testing.js';
+import { kbForRingPages, numberedMarkers, resetBuffer, setBufferSizeKb, topLevel, writeMarkers } from './lib/tracefs.js';
+
+const RING_PAGES = 3;
+/** Markers of this size fit about 110 to a page: 1200 laps a 3-page ring several times. */
+const LAPPING_COUNT = 1200;
+
+function smallCpu0Ring(): void {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
+  resetBuffer(topLevel);
+}
+
+/** `out` must be a contiguous run of `all` (no gap, no duplicate); returns where it starts. */
+function assertContiguousRun(out: readonly string[], all: readonly string[], what: string): number {
+  assert.ok(out.length > 0, `${what}: something came out`);
+  const start = all.indexOf(out[0]!);
+  assert.ok(start >= 0, `${what}: first marker ${out[0]} was written`);
+  assert.deepEqual(out, all.slice(start, start + out.length), `${what}: a contiguous run of what was written`);
+  return start;
+}
+
+traceTest('overrun: a writer that laps an idle reader: overrun == events that never came out', ({ cleanup }) => {
+  smallCpu0Ring();
+  const markers = numberedMarkers('lap', LAPPING_COUNT);
+  writeMarkers(topLevel, markers);
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const meta = ring.updateMeta();
+  assert.equal(meta.entries, BigInt(markers.length), 'entries counts every event written');
+  assert.ok(meta.overrun > 0n, 'the ring was lapped');
+  assert.deepEqual(metaInconsistencies(meta), []);
+
+  const out = markersOf(new MappedConsumer(ring, formats()).drain().events);
+  const start = assertContiguousRun(out, markers, 'drained');
+  assert.equal(start + out.length, markers.length, 'the newest marker came out last');
+  assert.equal(BigInt(start), meta.overrun, 'the lost prefix is exactly `overrun` events');
+  assert.equal(BigInt(out.length) + meta.overrun, BigInt(markers.length), 'out + overrun == written');
+  assert.equal(ring.updateMeta().overrun, meta.overrun, 'reading does not change overrun');
+});
+
+traceTest('overrun: a writer lapping a mapped reader mid-way: every event is read or counted in overrun, once', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const consumer = new MappedConsumer(ring, formats());
+  const first = numberedMarkers('mid-a', 150);
+  writeMarkers(topLevel, first);
+  // Take only the first handed-over page, then let the writer lap the ring.
+  const early = markersOf(consumer.drain(1).events);
+  assertContiguousRun(early, first, 'first page');
+  assert.equal(early[0], first[0], 'reading starts at the first marker');
+
+  const second = numberedMarkers('mid-b', LAPPING_COUNT);
+  writeMarkers(topLevel, second);
+  const meta = ring.updateMeta();
+  assert.ok(meta.overrun > 0n, 'the ring was lapped');
+  assert.deepEqual(metaInconsistencies(meta), []);
+  const late = markersOf(consumer.drain().events);
+
+  const all = [...first, ...second];
+  const out = [...early, ...late];
+  assert.equal(new Set(out).size, out.length, 'nothing came out twice');
+  // Read = the prefix taken early + a contiguous run that ends with the newest marker.
+  const lateStart = assertContiguousRun(late, all, 'after the lap');
+  assert.equal(lateStart + late.length, all.length, 'the newest marker came out last');
+  assert.ok(lateStart >= early.length, 'the late run starts after the early prefix');
+  assert.equal(BigInt(lateStart - early.length), meta.overrun, 'markers never read (the gap) == overrun');
+  assert.equal(BigInt(out.length) + meta.overrun, BigInt(all.length), 'out + overrun == written');
+  assert.equal(meta.entries, BigInt(all.length), 'entries counts every event written');
+});

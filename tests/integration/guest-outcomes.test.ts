@@ -1,0 +1,38 @@
+// End-to-end outcomes of the real pipeline (real kernel, real QEMU): a guest that hangs
+// is ended by the watchdog with the timeout exit code, and a guest whose kernel crashes
+// is reported as a kernel crash. Run after `rbmap run`, which leaves the kernel and the
+// initramfs in the cache, so these boots build nothing.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { ExitCode } from '../../harness/src/errors.js';
+import { projectRoot } from '../../harness/src/paths.js';
+
+const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
+
+async function runGuest(mode: string, extra: string[]): Promise<{ exitCode: number; summary: { verdict: string; boot: { reason: string }; findings: { kind: string }[] } ; output: string }> {
+  const out = await mkdtemp(join(tmpdir(), `rbmap-${mode}-`));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const r = await execa('node', [cli, 'run', '--guest-mode', mode, '--kvm', 'tcg', '--out', out, ...extra], { reject: false, all: true });
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { verdict: string; boot: { reason: string }; findings: { kind: string }[] };
+  return { exitCode: r.exitCode ?? -1, summary, output: typeof r.all === 'string' ? r.all : '' };
+}
+
+t.test('a guest that hangs silently is ended by the no-output watchdog (exit 3)', async (t) => {
+  const started = Date.now();
+  const r = await runGuest('hang', ['--watchdog', '10', '--boot-timeout', '120', '--timeout', '300']);
+  t.equal(r.exitCode, ExitCode.timeout, r.output);
+  t.equal(r.summary.verdict, 'timeout');
+  t.equal(r.summary.boot.reason, 'watchdog');
+  t.ok(Date.now() - started < 200_000, 'ended by the watchdog, well before the overall timeout');
+});
+
+t.test('a guest whose kernel panics is reported as a kernel crash (exit 2)', async (t) => {
+  const r = await runGuest('crash', ['--watchdog', '60', '--timeout', '300']);
+  t.equal(r.exitCode, ExitCode.kernelCrash, r.output);
+  t.equal(r.summary.verdict, 'kernel-crash');
+  t.ok(r.summary.findings.some((f) => f.kind === 'panic'), 'the panic is among the console findings');
+});
