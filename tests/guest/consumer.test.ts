@@ -7,7 +7,7 @@ import { MappedConsumer } from './lib/consumer.js';
 import { RingBufferMapping } from './lib/mapping.js';
 import { metaInconsistencies } from './lib/meta.js';
 import * as sys from './lib/sys.js';
-import { formats, markersOf, traceTest } from './lib/testing.js';
+import { ChildHelper, describeChild, formats, markersOf, traceTest } from './lib/testing.js';
 import { kbForRingPages, numberedMarkers, resetBuffer, setBufferSizeKb, topLevel, writeMarkers } from './lib/tracefs.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
@@ -54,4 +54,25 @@ traceTest('consumer: markers written after mapping, in two rounds, come out once
   writeMarkers(topLevel, second);
   assert.deepEqual(markersOf(consumer.drain().events), second);
   assert.equal(ring.updateMeta().entries, 300n);
+});
+
+traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: print: text" and the meta counts', async ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const markers = numberedMarkers('cat', 30);
+  writeMarkers(topLevel, markers);
+  const child = new ChildHelper('../bin/rbmap-cat', ['--cpu', '0']);
+  cleanup.add('stop rbmap-cat', () => child.kill());
+  const result = await child.result(60_000);
+  assert.equal(result.code, 0, describeChild(result));
+  const lines = result.stdout.trim().split('\n');
+  const printed = lines.filter((line) => line.includes(': print: cat-'));
+  assert.equal(printed.length, markers.length, result.stdout);
+  const pattern = new RegExp(`^\\s*\\S+-${process.pid} \\[000\\]\\s+\\d+\\.\\d{6}: print: (cat-\\d{6})$`);
+  assert.deepEqual(
+    printed.map((line) => pattern.exec(line)?.[1] ?? `unexpected line: ${line}`),
+    markers,
+  );
+  assert.ok(lines.includes(`cpu0: entries=${markers.length} overrun=0`), `meta counts at the end: ${result.stdout}`);
 });

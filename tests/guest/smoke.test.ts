@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { decodePage, markerText } from './lib/decoder.js';
 import { openTracePipeRaw } from './lib/mapping.js';
+import { formatTimestamp } from './lib/render.js';
 import * as sys from './lib/sys.js';
 import { formats, markersOfRawPages, readAllPages, traceTest } from './lib/testing.js';
 import { numberedMarkers, onlineCpus, perCpuPath, readTraceFile, topLevel, writeMarkers } from './lib/tracefs.js';
@@ -63,3 +65,36 @@ traceTest('read() of trace_pipe_raw returns pages that decode back to the marker
   assert.equal(data.length % sys.pageSize(), 0, 'trace_pipe_raw reads whole pages');
   assert.deepEqual(markersOfRawPages(data, sys.pageSize()), markers);
 });
+
+traceTest('decoded time stamps match the trace file to the microsecond, across a time extend', ({ cleanup }) => {
+  const before = numberedMarkers('smoke-ts-a', 20);
+  const after = numberedMarkers('smoke-ts-b', 20);
+  writeMarkers(topLevel, before);
+  sleepMs(300); // more than 2^27 ns: the next event carries a time extend
+  writeMarkers(topLevel, after);
+  const printed = new Map<string, string>();
+  for (const line of readTraceFile(topLevel, 'trace').split('\n')) {
+    const match = /\s(\d+\.\d{6}): [^:]+: (smoke-ts-\S+)$/.exec(line);
+    if (match !== null) printed.set(match[2]!, match[1]!);
+  }
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
+  const data = readAllPages(fd);
+  const { layouts, lookup } = formats();
+  const decoded: Array<[string, string]> = [];
+  let timeExtends = 0;
+  for (let at = 0; at < data.length; at += sys.pageSize()) {
+    const { walk, events } = decodePage(new DataView(data.buffer, data.byteOffset + at, sys.pageSize()), layouts, lookup);
+    timeExtends += walk.timeExtends;
+    for (const event of events) decoded.push([markerText(event) ?? '?', formatTimestamp(event.timestamp)]);
+  }
+  assert.deepEqual(decoded.map(([marker]) => marker), [...before, ...after]);
+  assert.deepEqual(
+    decoded.map(([marker, stamp]) => `${marker} ${stamp}`),
+    decoded.map(([marker]) => `${marker} ${printed.get(marker) ?? 'missing from trace'}`),
+  );
+  assert.ok(timeExtends >= 1, 'the pause produced a time extend');
+});
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
