@@ -21,6 +21,7 @@ import {
 import {
   createInstance,
   kbForRingPages,
+  kbShownForRingPages,
   numberedMarkers,
   perCpuBufferSizeKb,
   resetBuffer,
@@ -117,10 +118,23 @@ traceTest('mapping: PROT_WRITE through an O_RDONLY fd is refused by the mm core 
   assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, 0), 'EACCES', 'writable shared mapping');
 });
 
-traceTest('mapping: mprotect() adding PROT_WRITE is refused (VM_MAYWRITE cleared)', ({ cleanup }) => {
+traceTest('mapping: mprotect() adding PROT_WRITE (or PROT_EXEC) is refused: VM_MAYWRITE is cleared even on an O_RDWR fd', ({ cleanup }) => {
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, readWrite: true }));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
   assertErrno(() => sys.mprotect(ring.mapping.addr, ring.pageSize, PROT_READ | PROT_WRITE), 'EACCES', 'mprotect(+write)');
+  assertErrno(() => sys.mprotect(ring.mapping.addr, ring.pageSize, PROT_READ | PROT_EXEC), 'EACCES', 'mprotect(+exec)');
+});
+
+traceTest('mapping: a read-only shared mapping through an O_RDONLY fd works (the mm core drops VM_SHARED, keeps VM_MAYSHARE)', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const mapping = sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0);
+  cleanup.add('unmap meta page', () => sys.munmap(mapping));
+  assert.ok(readMetaPage(new DataView(mapping.buffer)).nrDataPages >= 2, 'the meta page lists the ring');
+});
+
+traceTest('mapping: a private mapping is refused (EINVAL): only shared mappings are offered', ({ cleanup }) => {
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ, sys.constants.MAP_PRIVATE, 0), 'EINVAL', 'MAP_PRIVATE');
 });
 
 traceTest('mapping: an executable mapping is refused with EPERM', ({ cleanup }) => {
@@ -146,9 +160,10 @@ traceTest('mapping: /proc/self/smaps VmFlags carry dc (VM_DONTCOPY) and dd (VM_D
   const flags = vmFlagsAt(ring.mapping.addr);
   assert.ok(flags.includes('dc'), `dc in ${flags.join(' ')}`);
   assert.ok(flags.includes('dd'), `dd in ${flags.join(' ')}`);
-  assert.ok(flags.includes('sh'), `shared: ${flags.join(' ')}`);
+  // Through an O_RDONLY fd the mm core keeps VM_MAYSHARE ("ms") and drops VM_SHARED.
+  assert.ok(flags.includes('ms'), `may share: ${flags.join(' ')}`);
   assert.ok(!flags.includes('mw') && !flags.includes('wr'), `never writable: ${flags.join(' ')}`);
-  assert.ok(!flags.includes('ex'), `not executable: ${flags.join(' ')}`);
+  assert.ok(!flags.includes('ex') && !flags.includes('me'), `never executable: ${flags.join(' ')}`);
 });
 
 traceTest('mapping: a forked child does not have the mapping (VM_DONTCOPY)', ({ cleanup }) => {
@@ -230,7 +245,7 @@ traceTest('mapping: partial munmap then the rest leaves the count balanced (resi
   sys.munmapRange(addr, length);
   ring.forgetUnmappedRange();
   setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0);
-  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbForRingPages(RING_PAGES + 2));
+  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbShownForRingPages(RING_PAGES + 2));
   // and a new mapping sees the new ring
   const again = cleanup.closes('new mapping', RingBufferMapping.open({ cpu: 0 }));
   assert.equal(again.meta().nrDataPages, RING_PAGES + 2);

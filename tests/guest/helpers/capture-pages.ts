@@ -2,16 +2,18 @@
  * Records real ring-buffer pages for the host decoder tests
  * (tests/host/fixtures/pages/<name>/). Run in a guest shell:
  *
- *   node /opt/rbmap/guest/helpers/capture-pages.js
+ *   node /opt/rbmap/guest/helpers/capture-pages.js [read|mmap]
  *
  * Writes markers on CPU 0 (short ones, a long one that needs a length word, and
  * a pause long enough for a time extend), reads the `trace` file for their
  * microsecond time stamps (the kernel's own rendering: an independent check of
- * the decoder), then read()s the raw pages. Prints one JSON document between
+ * the decoder), then takes the raw pages: with `read` (the default) by read()
+ * of trace_pipe_raw, with `mmap` straight from the mapped ring (a copy of each
+ * reader page GET_READER_PAGE hands over). Prints one JSON document between
  * RBMAP-FIXTURE-BEGIN and RBMAP-FIXTURE-END lines.
  */
 import { readFileSync } from 'node:fs';
-import { openTracePipeRaw } from '../lib/mapping.js';
+import { RingBufferMapping, openTracePipeRaw } from '../lib/mapping.js';
 import * as sys from '../lib/sys.js';
 import { readAllPages } from '../lib/testing.js';
 import {
@@ -28,6 +30,27 @@ import {
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const source = process.argv[2] ?? 'read';
+if (source !== 'read' && source !== 'mmap') throw new Error(`unknown source ${source} (read or mmap)`);
+
+/** Copies of the reader pages of a mapped cpu0 ring, in hand-over order (non-empty ones). */
+function mappedPages(): Buffer[] {
+  const ring = RingBufferMapping.open({ cpu: 0 });
+  try {
+    const pages: Buffer[] = [];
+    const take = (): void => {
+      const view = ring.readerPageView();
+      const copy = Buffer.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      if (copy.readUInt32LE(8) !== 0) pages.push(copy); // commit != 0: has events
+    };
+    take();
+    while (ring.getReaderPage()) take();
+    return pages;
+  } finally {
+    ring.close();
+  }
 }
 
 sys.setAffinity(0);
@@ -51,13 +74,17 @@ try {
     const match = /\s(\d+)\.(\d{6}): [^:]+: (fixture-\S+)$/.exec(line);
     if (match !== null) micros.set(match[3]!, `${match[1]}${match[2]}`.replace(/^0+(?=\d)/, ''));
   }
-  const fd = openTracePipeRaw({ cpu: 0, nonBlocking: true });
-  const data = readAllPages(fd);
   const pageSize = sys.pageSize();
   const pages: string[] = [];
-  for (let at = 0; at < data.length; at += pageSize) pages.push(data.subarray(at, at + pageSize).toString('base64'));
+  if (source === 'read') {
+    const data = readAllPages(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
+    for (let at = 0; at < data.length; at += pageSize) pages.push(data.subarray(at, at + pageSize).toString('base64'));
+  } else {
+    for (const page of mappedPages()) pages.push(page.toString('base64'));
+  }
   const fixture = {
     kernel: readFileSync('/proc/version', 'utf8').trim(),
+    source: source === 'read' ? 'read() of per_cpu/cpu0/trace_pipe_raw' : 'reader pages of the mapped per_cpu/cpu0/trace_pipe_raw (GET_READER_PAGE)',
     pageSize,
     headerPage: readFileSync('/sys/kernel/tracing/events/header_page', 'utf8'),
     headerEvent: readFileSync('/sys/kernel/tracing/events/header_event', 'utf8'),

@@ -12,6 +12,8 @@ export interface DrainResult {
   readonly events: DecodedEvent[];
   /** Reader page IDs seen, in order (one per page decoded). */
   readonly readerPages: number[];
+  /** New events found on each of those pages (same order as readerPages). */
+  readonly eventsPerPage: number[];
   /** GET_READER_PAGE calls that returned 0. */
   readonly pagesTaken: number;
   /** Pages whose header carried the missed-events flag. */
@@ -47,12 +49,14 @@ export class MappedConsumer {
   drain(maxPages: number = 4 * this.ring.pageIdCount + 16): DrainResult {
     const events: DecodedEvent[] = [];
     const readerPages: number[] = [];
+    const eventsPerPage: number[] = [];
     let pagesTaken = 0;
     let pagesWithMissedEvents = 0;
     let idleHandovers = 0;
     const collect = (): number => {
       const page = this.readReaderPage();
       readerPages.push(page.readerPage);
+      eventsPerPage.push(page.events.length);
       events.push(...page.events);
       if (page.missedEvents) pagesWithMissedEvents++;
       return page.events.length;
@@ -75,7 +79,7 @@ export class MappedConsumer {
         break;
       }
     }
-    return { events, readerPages, pagesTaken, pagesWithMissedEvents, complete };
+    return { events, readerPages, eventsPerPage, pagesTaken, pagesWithMissedEvents, complete };
   }
 
   /** Forget the partially read page (after a reset). */

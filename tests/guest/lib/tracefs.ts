@@ -168,6 +168,14 @@ export function ringPagesForKb(kb: number, dataBytesPerPage: number = DATA_BYTES
   return Math.max(2, Math.ceil((kb * 1024) / dataBytesPerPage));
 }
 
+/**
+ * What buffer_size_kb reads back for a ring of `pages` pages: the kernel shows
+ * pages * BUF_PAGE_SIZE >> 10, not the value written.
+ */
+export function kbShownForRingPages(pages: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
+  return Math.floor((pages * dataBytesPerPage) / 1024);
+}
+
 /** Smallest buffer_size_kb that gives exactly `pages` ring pages. */
 export function kbForRingPages(pages: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
   const kb = Math.floor(((pages - 1) * dataBytesPerPage) / 1024) + 1;
@@ -262,6 +270,17 @@ export function freeSnapshot(array: TraceArray = topLevel): void {
   writeTraceFile(array, 'snapshot', '0\n');
 }
 
+/** Is a snapshot buffer allocated? (The snapshot file says "Snapshot is freed" otherwise.) */
+export function snapshotAllocated(array: TraceArray = topLevel): boolean {
+  if (!snapshotSupported(array)) return false;
+  return !readTraceFile(array, 'snapshot').includes('Snapshot is freed');
+}
+
+/** Names of the instances that exist now. */
+export function instanceNames(): string[] {
+  return readdirSync(join(TRACEFS_ROOT, 'instances'));
+}
+
 /** comm for each pid from saved_cmdlines ("<pid> <comm>" lines). */
 export function savedCmdlines(array: TraceArray = topLevel): Map<number, string> {
   const comms = new Map<number, string>();
@@ -287,17 +306,28 @@ export interface TraceState {
   readonly perCpuKb: ReadonlyMap<number, number>;
   readonly tracingOn: boolean;
   readonly clock: string;
+  readonly snapshotAllocated: boolean;
+  /** Instances present when the state was captured (top level only). */
+  readonly instances: readonly string[];
 }
 
 export function captureState(array: TraceArray = topLevel): TraceState {
   const perCpuKb = new Map<number, number>();
   for (const cpu of perCpuDirectories(array)) perCpuKb.set(cpu, perCpuBufferSizeKb(array, cpu));
-  return { array, perCpuKb, tracingOn: isTracingOn(array), clock: currentClock(array) };
+  return {
+    array,
+    perCpuKb,
+    tracingOn: isTracingOn(array),
+    clock: currentClock(array),
+    snapshotAllocated: snapshotAllocated(array),
+    instances: array.name === null ? instanceNames() : [],
+  };
 }
 
 /**
- * Put the captured state back: clock, per-CPU sizes (only where they changed, so
- * an unexpanded top-level buffer stays small), tracing_on, and an empty buffer.
+ * Put the captured state back: instances created since removed, snapshot freed
+ * if it was not allocated, clock, per-CPU sizes (only where they changed, so an
+ * unexpanded top-level buffer stays small), tracing_on, and an empty buffer.
  * Failures are collected and thrown together so one does not hide the others.
  */
 export function restoreState(state: TraceState): void {
@@ -309,6 +339,14 @@ export function restoreState(state: TraceState): void {
       failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
     }
   };
+  if (state.array.name === null) {
+    for (const name of instanceNames().filter((name) => !state.instances.includes(name))) {
+      attempt(`remove leftover instance ${name}`, () => removeInstance(name));
+    }
+  }
+  attempt('snapshot', () => {
+    if (!state.snapshotAllocated && snapshotAllocated(state.array)) freeSnapshot(state.array);
+  });
   attempt('trace_clock', () => {
     if (currentClock(state.array) !== state.clock) setClock(state.array, state.clock);
   });
