@@ -188,7 +188,9 @@ export function formatReport(summary: RunSummary): string {
   for (const result of summary.results) {
     const duration = result.durationMs === undefined ? '' : ` (${formatMs(result.durationMs)})`;
     out.push(`${statusLabel[result.status]} ${result.name}${duration}${result.status === 'todo' ? ' # TODO' : ''}`);
-    if (result.status === 'fail' && result.diagnostic !== undefined && result.suite !== harnessSuite) {
+    // Console findings get their excerpt below; every other failure shows its diagnostic here.
+    const isConsoleFinding = result.suite === harnessSuite && result.name.startsWith(`${harnessSuite} > kernel console`);
+    if (result.status === 'fail' && result.diagnostic !== undefined && !isConsoleFinding) {
       const lines = result.diagnostic.split('\n');
       for (const line of lines.slice(0, diagnosticLinesShown)) out.push(`       ${line}`);
       if (lines.length > diagnosticLinesShown) out.push(`       ... (${lines.length - diagnosticLinesShown} more lines in ${summary.artifacts.junit})`);

@@ -76,3 +76,21 @@ traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: pr
   );
   assert.ok(lines.includes(`cpu0: entries=${markers.length} overrun=0`), `meta counts at the end: ${result.stdout}`);
 });
+
+traceTest('rbmap-cat --follow prints markers written while it waits and stops on SIGINT with the meta counts', async ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const child = new ChildHelper('../bin/rbmap-cat', ['--cpu', '0', '--follow']);
+  cleanup.add('stop rbmap-cat', () => child.kill());
+  await child.waitFor(/following cpu0/, 30_000, 'stderr');
+  const markers = numberedMarkers('follow', 20);
+  writeMarkers(topLevel, markers);
+  await child.waitFor(/print: follow-000019$/m, 30_000);
+  child.signal('SIGINT');
+  const result = await child.result(30_000);
+  assert.equal(result.code, 0, describeChild(result));
+  const printed = [...result.stdout.matchAll(/: print: (follow-\d{6})$/gm)].map((match) => match[1]);
+  assert.deepEqual(printed, markers);
+  assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'));
+});

@@ -13,7 +13,7 @@ import {
 } from './lib/mapping.js';
 import { metaInconsistencies } from './lib/meta.js';
 import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, describeChild, formats, markersOf, traceTest } from './lib/testing.js';
+import { ChildHelper, assertErrno, describeChild, formats, markersOf, traceTest, waitForKernelWait } from './lib/testing.js';
 import {
   kbForRingPages,
   numberedMarkers,
@@ -91,7 +91,7 @@ traceTest('ioctl: GET_READER_PAGE on an empty buffer fails with EAGAIN and leave
   assert.deepEqual(ring.updateMeta(), before, 'meta page unchanged');
 });
 
-traceTest('ioctl: GET_READER_PAGE gives EAGAIN while the writer is still on the reader page, and the page keeps growing', ({ cleanup }) => {
+traceTest('ioctl: with the writer on the reader page GET_READER_PAGE gives EAGAIN; after new events it returns 0 and keeps that page', ({ cleanup }) => {
   smallCpu0Ring();
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   writeMarkers(topLevel, numberedMarkers('partial', 5));
@@ -99,14 +99,19 @@ traceTest('ioctl: GET_READER_PAGE gives EAGAIN while the writer is still on the 
   const reader = ring.meta().readerPage;
   const { layouts, lookup } = formats();
   assert.equal(decodePage(ring.pageView(reader), layouts, lookup).events.length, 5);
-  assert.equal(ring.getReaderPage(), false, 'nothing more to swap in: EAGAIN');
+  assert.equal(ring.getReaderPage(), false, 'nothing more to hand over: EAGAIN');
+  assert.equal(ring.meta().readerPage, reader, 'EAGAIN leaves the reader page');
   writeMarkers(topLevel, numberedMarkers('partial-more', 3));
   assert.equal(ring.meta().readerPage, reader, 'still the same reader page');
-  assert.equal(
-    decodePage(ring.pageView(reader), layouts, lookup).events.length,
-    8,
+  assert.deepEqual(
+    markersOf(decodePage(ring.pageView(reader), layouts, lookup).events).slice(5),
+    numberedMarkers('partial-more', 3),
     'the writer added the new markers to the page user space holds',
   );
+  assert.equal(ring.getReaderPage(), true, 'unread events on the reader page: 0, not EAGAIN');
+  assert.equal(ring.meta().readerPage, reader, 'and the page is kept (nothing else to swap in)');
+  assert.equal(ring.getReaderPage(), false, 'then EAGAIN again');
+  assert.equal(ring.updateMeta().entries, 8n);
 });
 
 traceTest('ioctl: GET_READER_PAGE and UPDATE_META_PAGE on an fd that is not mapped fail with ENODEV', ({ cleanup }) => {
@@ -135,7 +140,23 @@ traceTest('ioctl: command 0 on a mapped fd wakes a reader blocked in splice() (t
   const child = new ChildHelper('blocked-reader', ['splice', '0']);
   cleanup.add('stop blocked reader', () => child.kill());
   await child.waitFor(/blocking/);
-  await sleep(1500);
+  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
+  await sleep(500);
+  assert.equal(child.exited, false, 'the reader is blocked before the wake-up');
+  assert.equal(sys.ioctl(ring.fd, 0), 0, 'command 0 returns 0');
+  const result = await child.result(20_000);
+  assert.match(result.stdout, /returned 0/, `woken reader returns with nothing: ${describeChild(result)}`);
+});
+
+traceTest('ioctl: command 0 on the same open file (mapped) wakes its splice() reader even with tracing on', async ({ cleanup }) => {
+  smallCpu0Ring();
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  const child = new ChildHelper('blocked-reader', ['splice', 'inherited'], [fd]);
+  cleanup.add('stop blocked reader', () => child.kill());
+  await child.waitFor(/blocking/);
+  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
+  await sleep(500);
   assert.equal(child.exited, false, 'the reader is blocked before the wake-up');
   assert.equal(sys.ioctl(ring.fd, 0), 0, 'command 0 returns 0');
   const result = await child.result(20_000);
@@ -148,7 +169,8 @@ traceTest('ioctl: command 0 wakes waiters; a reader blocked in read() then gets 
   const child = new ChildHelper('blocked-reader', ['read', '0']);
   cleanup.add('stop blocked reader', () => child.kill());
   await child.waitFor(/blocking/);
-  await sleep(1500);
+  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
+  await sleep(500);
   assert.equal(sys.ioctl(fd, 0), 0, 'command 0 returns 0');
   await sleep(1500);
   // 6.1's read() waits again while the buffer stays empty after a wake-up.

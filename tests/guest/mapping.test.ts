@@ -251,6 +251,33 @@ traceTest('mapping: partial munmap then the rest leaves the count balanced (resi
   assert.equal(again.meta().nrDataPages, RING_PAGES + 2);
 });
 
+traceTest('mapping: mremap() shrinking a mapping keeps the count balanced (resize works after the unmap)', ({ cleanup }) => {
+  smallCpu0Ring();
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const { addr, length } = ring.mapping;
+  const kept = 2 * ring.pageSize;
+  const moved = sys.mremap(addr, length, kept, 0);
+  assert.equal(moved, addr, 'shrinking in place');
+  ring.forgetUnmappedRange();
+  assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0), 'EBUSY', 'resize while the shrunk mapping lives');
+  sys.munmapRange(addr, kept);
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0);
+  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbShownForRingPages(RING_PAGES + 2));
+});
+
+traceTest('mapping: a process killed while mapping drops its mapping (resize works after it dies)', async ({ cleanup }) => {
+  smallCpu0Ring();
+  const child = new ChildHelper('map-holder', ['0']);
+  cleanup.add('stop map-holder', () => child.kill());
+  await child.waitFor(/^mapped /m);
+  assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0), 'EBUSY', 'while the child maps cpu0');
+  child.kill();
+  const result = await child.result();
+  assert.equal(result.signal, 'SIGKILL', describeChild(result));
+  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES + 2), 0);
+  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbShownForRingPages(RING_PAGES + 2));
+});
+
 traceTest('mapping: madvise(MADV_DONTNEED) then re-reading refaults the same data', ({ cleanup }) => {
   smallCpu0Ring();
   writeMarkers(topLevel, numberedMarkers('refault', 200));

@@ -30,6 +30,18 @@ function assertContiguousRun(out: readonly string[], all: readonly string[], wha
   return start;
 }
 
+/**
+ * The writer moved the head while overwriting: after UPDATE_META_PAGE the head
+ * in the meta page must be the page GET_READER_PAGE hands over next (the
+ * writer is never on the reader page of a lapped ring, so a page is handed over).
+ */
+function assertHeadIsNextReaderPage(ring: RingBufferMapping): void {
+  const meta = ring.updateMeta();
+  const named = meta.dataPages[meta.dataPageHead];
+  assert.equal(ring.getReaderPage(), true, 'a page is handed over');
+  assert.equal(ring.meta().readerPage, named, 'it is the page data_page_head named after the writer moved the head');
+}
+
 traceTest('overrun: a writer that laps an idle reader: overrun == events that never came out', ({ cleanup }) => {
   smallCpu0Ring();
   const markers = numberedMarkers('lap', LAPPING_COUNT);
@@ -39,6 +51,7 @@ traceTest('overrun: a writer that laps an idle reader: overrun == events that ne
   assert.equal(meta.entries, BigInt(markers.length), 'entries counts every event written');
   assert.ok(meta.overrun > 0n, 'the ring was lapped');
   assert.deepEqual(metaInconsistencies(meta), []);
+  assertHeadIsNextReaderPage(ring);
 
   const out = markersOf(new MappedConsumer(ring, formats()).drain().events);
   const start = assertContiguousRun(out, markers, 'drained');
@@ -64,6 +77,7 @@ traceTest('overrun: a writer lapping a mapped reader mid-way: every event is rea
   const meta = ring.updateMeta();
   assert.ok(meta.overrun > 0n, 'the ring was lapped');
   assert.deepEqual(metaInconsistencies(meta), []);
+  assertHeadIsNextReaderPage(ring);
   const late = markersOf(consumer.drain().events);
 
   const all = [...first, ...second];

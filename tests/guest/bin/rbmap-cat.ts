@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     });
     printBatch(readers, comms);
     if (options.follow) {
+      process.stderr.write(`rbmap-cat: following ${readers.map((reader) => `cpu${reader.cpu}`).join(' ')} (interrupt to stop)\n`);
       const slice = Math.max(50, Math.floor(500 / readers.length));
       while (!interrupted) {
         for (const reader of readers) {

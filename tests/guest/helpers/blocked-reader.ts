@@ -2,8 +2,9 @@
  * Child process: block in read() or splice() of cpuN's trace_pipe_raw (a
  * blocking fd), and report when the call returns.
  *
- *   node blocked-reader.js <read|splice> <cpu> [instance]
+ *   node blocked-reader.js <read|splice> <cpu|inherited> [instance]
  *
+ * `inherited` uses fd 3, which the parent passed down (the same open file).
  * Prints `blocking` just before the call, then `returned <bytes>` or
  * `failed <code>`, and exits 0.
  */
@@ -12,9 +13,10 @@ import * as sys from '../lib/sys.js';
 import { openTracePipeRaw } from '../lib/mapping.js';
 
 const mode = process.argv[2];
-const cpu = Number(process.argv[3] ?? '0');
+const target = process.argv[3] ?? '0';
 const instance = process.argv[4] ?? null;
-const fd = openTracePipeRaw({ cpu, instance });
+const INHERITED_FD = 3;
+const fd = target === 'inherited' ? INHERITED_FD : openTracePipeRaw({ cpu: Number(target), instance });
 const pageSize = sys.pageSize();
 
 process.stdout.write('blocking\n');

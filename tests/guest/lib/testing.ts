@@ -274,7 +274,7 @@ export class ChildHelper {
   private stdoutText = '';
   private stderrText = '';
   private readonly done: Promise<ChildResult>;
-  private readonly waiters: Array<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }> = [];
+  private readonly waiters: Array<{ pattern: RegExp; stream: 'stdout' | 'stderr'; resolve: (match: RegExpMatchArray) => void }> = [];
 
   constructor(name: string, args: readonly string[], extraFds: readonly number[] = []) {
     this.child = spawn(process.execPath, [helperPath(name), ...args], {
@@ -295,6 +295,7 @@ export class ChildHelper {
     });
     stderr.on('data', (chunk: string) => {
       this.stderrText += chunk;
+      this.checkWaiters();
     });
     this.done = new Promise((resolve, reject) => {
       this.child.on('error', reject);
@@ -315,7 +316,7 @@ export class ChildHelper {
   private checkWaiters(): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i]!;
-      const match = this.stdoutText.match(waiter.pattern);
+      const match = (waiter.stream === 'stdout' ? this.stdoutText : this.stderrText).match(waiter.pattern);
       if (match !== null) {
         this.waiters.splice(i, 1);
         waiter.resolve(match);
@@ -323,14 +324,14 @@ export class ChildHelper {
     }
   }
 
-  /** Wait until stdout matches `pattern` (rejects if the child ends first or on timeout). */
-  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    const already = this.stdoutText.match(pattern);
+  /** Wait until stdout (or stderr) matches `pattern` (rejects if the child ends first or on timeout). */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
+    const already = (stream === 'stdout' ? this.stdoutText : this.stderrText).match(pattern);
     if (already !== null) return already;
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        new Promise<RegExpMatchArray>((resolve) => this.waiters.push({ pattern, resolve })),
+        new Promise<RegExpMatchArray>((resolve) => this.waiters.push({ pattern, stream, resolve })),
         this.done.then((result) => {
           throw new Error(`child ended (code ${result.code}, signal ${result.signal}) before printing ${pattern}: ${result.stdout} ${result.stderr}`);
         }),
@@ -365,6 +366,30 @@ export class ChildHelper {
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
   }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+/**
+ * Wait until the main thread of `pid` sleeps in the kernel function matching
+ * `where` (/proc/PID/wchan), e.g. /ring_buffer_wait/. Returns the last wchan
+ * seen; never throws (on timeout the caller goes on with what it has).
+ */
+export async function waitForKernelWait(pid: number, where: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let wchan = '';
+  while (Date.now() < deadline) {
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    } catch {
+      return wchan;
+    }
+    if (where.test(wchan)) return wchan;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return wchan;
 }
 
 /** Run a helper to completion. */
