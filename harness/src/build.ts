@@ -38,7 +38,6 @@ export function buildEnv(cacheDir: string): NodeJS.ProcessEnv {
     CCACHE_DIR: process.env['CCACHE_DIR'] ?? join(cacheDir, 'ccache'),
     CCACHE_MAXSIZE: process.env['CCACHE_MAXSIZE'] ?? '8G',
     CCACHE_BASEDIR: process.env['CCACHE_BASEDIR'] ?? cacheDir,
-    KBUILD_BUILD_TIMESTAMP: 'rbmap',
     KBUILD_BUILD_USER: 'rbmap',
     KBUILD_BUILD_HOST: 'rbmap',
   };

@@ -8,7 +8,7 @@ import { git } from './git.js';
 import { configureKernel } from './kconfig.js';
 import { prepareTree } from './kernel.js';
 import { tryRun } from './proc.js';
-import { amPatches, checkoutTree, seriesKeyRef, type SeriesPatch } from './series.js';
+import { amPatches, seriesKeyRef, type SeriesPatch } from './series.js';
 
 export interface CheckpatchResult {
   errors: number;
@@ -82,14 +82,9 @@ export interface CheckRequest {
  * and compiles the touched C files with W=1 to compare their warnings with the base's.
  */
 export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
-  const prepared = await prepareTree({ ...request, applySeries: true, variant: 'default' });
+  const prepared = await prepareTree({ ...request, applySeries: true, atBase: true, variant: 'default' });
   const series = prepared.series;
   if (series === null) throw new RbmapError('E_PATCH_APPLY', 'no series to check', {});
-  if (prepared.seriesState === 'already-present') {
-    throw new RbmapError('E_USAGE', `${prepared.srcDir} already has the series applied; check needs its base`, {
-      hint: 'point --kernel-src at the base tree (without the series)',
-    });
-  }
   const base = prepared.tree.baseCommit;
   if (base === null) throw new RbmapError('E_SOURCE', 'check needs a git tree', {});
   const { srcDir, buildDir, fragments } = prepared;
@@ -97,7 +92,6 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
   const optionalFragments = series.configFragment !== null ? [series.configFragment] : [];
   const cFiles = [...new Set(series.patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')))];
 
-  await checkoutTree(srcDir, base);
   const build = async (): Promise<void> => {
     await configureKernel({ srcDir, buildDir, arch: request.arch, fragments, log: request.log, optionalFragments });
     await buildKernel({ srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log });

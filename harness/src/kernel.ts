@@ -26,6 +26,8 @@ export interface KernelRequest {
   extraFragments: string[];
   /** Build variant name (build folder per variant). */
   variant: string;
+  /** Load the series but leave the tree at its base (check applies it patch by patch). */
+  atBase?: boolean;
   log: (line: string) => void;
 }
 
@@ -35,8 +37,8 @@ export interface PreparedTree {
   srcDir: string;
   buildDir: string;
   series: Series | null;
-  /** How the series got into srcDir. */
-  seriesState: 'applied' | 'already-present' | 'not-requested';
+  /** How the series got into srcDir ('at-base': loaded, tree left at its base, for check). */
+  seriesState: 'applied' | 'already-present' | 'at-base' | 'not-requested';
   fragments: string[];
 }
 
@@ -54,14 +56,18 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
   if (series !== null && series.patches.length === 0) {
     throw new RbmapError('E_PATCH_APPLY', 'kernel-patches/series lists no patches', { hint: 'use --no-patches to build the tree as it is' });
   }
+  const atBase = request.atBase === true;
   let tree: KernelTree;
   let srcDir: string;
   let seriesState: PreparedTree['seriesState'] = 'not-requested';
   if (request.kernelSrc === undefined) {
     tree = await debianBaseTree(request.cacheDir, request.log);
     const base = tree.baseCommit as string;
-    const target = series === null ? base : await seriesCommit(tree.dir, base, series, false);
-    if (series !== null) seriesState = 'applied';
+    let target = base;
+    if (series !== null) {
+      seriesState = atBase ? 'at-base' : 'applied';
+      if (!atBase) target = await seriesCommit(tree.dir, base, series, false);
+    }
     await checkoutTree(tree.dir, target);
     srcDir = tree.dir;
   } else {
@@ -69,11 +75,13 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
     srcDir = tree.dir;
     if (series !== null) {
       const presence = await seriesPresence(tree.dir, series);
-      if (presence === 'all') {
+      if (presence === 'all' && !atBase) {
         seriesState = 'already-present';
-      } else if (presence === 'some') {
-        throw new RbmapError('E_PATCH_APPLY', `${tree.dir} holds some of the series' commits but not all`, {
-          hint: 'check it out at the base (or at the full series), or pass --no-patches to build it as it is',
+      } else if (presence !== 'none') {
+        throw new RbmapError('E_PATCH_APPLY', `${tree.dir} holds ${presence === 'all' ? 'the whole series' : "some of the series' commits but not all"}`, {
+          hint: atBase
+            ? 'check applies the series itself: point --kernel-src at the base tree, without the series'
+            : 'check it out at the base (or at the full series), or pass --no-patches to build it as it is',
         });
       } else {
         if (tree.baseCommit === null) {
@@ -81,7 +89,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
             hint: 'make it a git repository (git init && git add -A -f && git commit), or pass --no-patches if it is already patched',
           });
         }
-        const target = await seriesCommit(tree.dir, tree.baseCommit, series, true);
+        const target = atBase ? tree.baseCommit : await seriesCommit(tree.dir, tree.baseCommit, series, true);
         srcDir = join(request.cacheDir, 'trees', `ext-${sha256(tree.dir).slice(0, 12)}`);
         if (!existsSync(join(srcDir, '.git'))) {
           await git(tree.dir, ['worktree', 'prune']);
@@ -89,7 +97,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
         } else {
           await checkoutTree(srcDir, target);
         }
-        seriesState = 'applied';
+        seriesState = atBase ? 'at-base' : 'applied';
       }
     }
   }

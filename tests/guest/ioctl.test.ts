@@ -17,11 +17,13 @@ import { ChildHelper, assertErrno, describeChild, formats, markersOf, traceTest,
 import {
   kbForRingPages,
   numberedMarkers,
+  readTraceFile,
   resetBuffer,
   setBufferSizeKb,
   setTracingOn,
   topLevel,
   writeMarkers,
+  writeTraceFile,
 } from './lib/tracefs.js';
 
 const RING_PAGES = 6;
@@ -201,4 +203,18 @@ traceTest('ioctl: isatty() on a mapped fd with nothing to read is false with err
 traceTest('ioctl: isatty() on an unmapped trace_pipe_raw fd is false with errno ENODEV (hazard, pinned)', ({ cleanup }) => {
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
   assert.deepEqual(sys.isatty(fd), { tty: false, code: 'ENODEV' });
+});
+
+traceTest('ioctl: poll() on a mapped fd times out when empty, reports POLLIN after a marker, and times out again once the mapping consumed it', ({ cleanup }) => {
+  smallCpu0Ring();
+  const percentBefore = readTraceFile(topLevel, 'buffer_percent').trim();
+  cleanup.add('restore buffer_percent', () => writeTraceFile(topLevel, 'buffer_percent', `${percentBefore}\n`));
+  writeTraceFile(topLevel, 'buffer_percent', '0\n'); // wake on any data
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const { POLLIN } = sys.constants;
+  assert.equal(sys.poll(ring.fd, POLLIN, 200), 0, 'empty: poll times out');
+  writeMarkers(topLevel, ['poll-me']);
+  assert.ok((sys.poll(ring.fd, POLLIN, 5000) & POLLIN) !== 0, 'a marker makes the fd readable');
+  assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), ['poll-me']);
+  assert.equal(sys.poll(ring.fd, POLLIN, 200), 0, 'consumed through the mapping: no phantom data');
 });

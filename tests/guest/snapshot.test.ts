@@ -26,7 +26,7 @@ import {
   writeTraceFile,
   type TraceArray,
 } from './lib/tracefs.js';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 
 const RING_PAGES = 4;
 
@@ -116,4 +116,13 @@ traceTest('snapshot: per-CPU and whole-buffer snapshots work again after the unm
   writeTraceFile(topLevel, 'snapshot', '1\n');
   assert.ok(snapshotText(topLevel).includes(': snap-after-global'), 'whole-buffer snapshot holds the new marker');
   assert.ok(!readTraceFile(topLevel, 'trace').includes('snap-after-global'), 'and the live buffer no longer does');
+});
+
+traceTest('snapshot: per_cpu/cpu0/snapshot_raw (the swappable snapshot buffer) cannot be mapped (ENODEV)', ({ cleanup }) => {
+  const fd = cleanup.fd(openSync(perCpuPath(topLevel, 0, 'snapshot_raw'), sys.constants.O_RDONLY));
+  assertErrno(
+    () => sys.mmap(fd, sys.pageSize(), sys.constants.PROT_READ, sys.constants.MAP_SHARED, 0),
+    'ENODEV',
+    'mmap of snapshot_raw',
+  );
 });
