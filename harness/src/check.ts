@@ -153,7 +153,11 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
 }
 
 async function runCheckpatch(srcDir: string, patch: SeriesPatch): Promise<CheckpatchResult> {
-  const r = await tryRun('perl', ['scripts/checkpatch.pl', '--strict', '--color=never', '--showfile', patch.path], { cwd: srcDir });
+  // checkpatch runs scripts/spdxcheck.py with the first python3 on PATH and takes its silence
+  // for a pass; a python3 without ply and GitPython (pyenv, a venv) would skip the licence
+  // check unnoticed, so the Debian python3 that doctor equips comes first.
+  const env = { ...process.env, PATH: `/usr/bin:${process.env['PATH'] ?? ''}` };
+  const r = await tryRun('perl', ['scripts/checkpatch.pl', '--strict', '--color=never', '--showfile', patch.path], { cwd: srcDir, env });
   return parseCheckpatch(`${r.stdout}\n${r.stderr}`);
 }
 

@@ -31,6 +31,8 @@ export function hostRequirements(arch: ArchRecord): HostRequirement[] {
     { debianPackage: 'git', purpose: 'the kernel tree and the series (git am)', probe: '/usr/bin/git' },
     { debianPackage: 'xz-utils', purpose: 'unpacks linux-source', probe: '/usr/bin/xz' },
     { debianPackage: 'python3', purpose: 'kernel build helper scripts', probe: '/usr/bin/python3' },
+    { debianPackage: 'python3-ply', purpose: "checkpatch's SPDX licence check (spdxcheck.py)", probe: '/usr/lib/python3/dist-packages/ply/__init__.py' },
+    { debianPackage: 'python3-git', purpose: "checkpatch's SPDX licence check (spdxcheck.py)", probe: '/usr/lib/python3/dist-packages/git/__init__.py' },
   ];
 }
 

@@ -10,7 +10,7 @@ import { parseKtap } from './ktap.js';
 import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
 import { projectPaths } from './paths.js';
-import { buildQemuArgs, type QemuOptions } from './qemu.js';
+import { buildQemuArgs, type Accel, type QemuOptions } from './qemu.js';
 import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type RunArtifacts } from './report.js';
 import { buildRootfs } from './rootfs.js';
 import { parseTap } from './tap.js';
@@ -103,6 +103,20 @@ function guestCommandLine(request: RunRequest): string[] {
   return words;
 }
 
+function qemuOptions(request: RunRequest, kernel: PreparedKernel, initrd: string, accel: Accel, artifacts: RunArtifacts): QemuOptions {
+  return {
+    arch: request.arch,
+    kernel: kernel.build.image,
+    initrd,
+    smp: request.smp,
+    memMb: request.memMb,
+    accel,
+    append: guestCommandLine(request),
+    channels: { tap: artifacts.tap, ktap: artifacts.ktap, status: artifacts.status },
+    interactive: request.guestMode === 'shell',
+  };
+}
+
 /** The whole pipeline; returns the exit code of the verdict. */
 export async function runPipeline(request: RunRequest): Promise<number> {
   const started = Date.now();
@@ -115,17 +129,7 @@ export async function runPipeline(request: RunRequest): Promise<number> {
   );
   const accel = choice.accel;
   request.log(`accel: ${accel} (${choice.why}${choice.cached ? ', cached verdict' : ''})`);
-  const qemu: QemuOptions = {
-    arch: request.arch,
-    kernel: kernel.build.image,
-    initrd,
-    smp: request.smp,
-    memMb: request.memMb,
-    accel,
-    append: guestCommandLine(request),
-    channels: { tap: artifacts.tap, ktap: artifacts.ktap, status: artifacts.status },
-    interactive: false,
-  };
+  const qemu = qemuOptions(request, kernel, initrd, accel, artifacts);
   const limits = { bootTimeoutMs: request.bootTimeoutS * 1000, runTimeoutMs: request.timeoutS * 1000, watchdogMs: request.watchdogS * 1000 };
   request.log(`boot: ${request.arch.qemuBinary} (${accel}, ${request.smp} CPUs, ${request.memMb} MB)`);
   const outcome = await timed(timings, 'guest', () =>
@@ -181,17 +185,7 @@ export async function runShell(request: RunRequest): Promise<number> {
   request.log('shell: leave with exit (or Ctrl-A x)');
   const outcome = await runQemu({
     command: request.arch.qemuBinary,
-    args: buildQemuArgs({
-      arch: request.arch,
-      kernel: kernel.build.image,
-      initrd,
-      smp: request.smp,
-      memMb: request.memMb,
-      accel,
-      append: ['rbmap.mode=shell'],
-      channels: { tap: artifacts.tap, ktap: artifacts.ktap, status: artifacts.status },
-      interactive: true,
-    }),
+    args: buildQemuArgs(qemuOptions(request, kernel, initrd, accel, artifacts)),
     consoleLogPath: artifacts.consoleLog,
     bootTimeoutMs: 0,
     runTimeoutMs: 0,
