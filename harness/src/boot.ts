@@ -47,6 +47,8 @@ export interface BootOutcome {
   durationMs: number;
   /** Time from spawn to the boot marker; null if it never appeared. */
   bootMs: number | null;
+  /** Time from spawn to the first byte of each watched file that received any (ticker resolution). */
+  firstOutputMs: Record<string, number>;
   /** Path of the console log file (the console itself, byte for byte). */
   consoleLog: string;
   /** Bytes of console output received. */
@@ -149,6 +151,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
   for (const signal of forwardedSignals) process.on(signal, onSignal);
 
   const watchedSizes = new Map<string, number>();
+  const firstOutputMs: Record<string, number> = {};
   const tickMs = Math.max(50, Math.min(500, Math.floor(minPositive(options.watchdogMs, options.bootTimeoutMs, 2000) / 4)));
   const ticker = setInterval(() => {
     const now = Date.now();
@@ -157,6 +160,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
       if (size !== (watchedSizes.get(file) ?? 0)) {
         watchedSizes.set(file, size);
         lastActivityAt = now;
+        firstOutputMs[file] ??= now - startedAt;
       }
     }
     if (options.runTimeoutMs > 0 && now - startedAt >= options.runTimeoutMs) stop('run-timeout');
@@ -192,6 +196,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     signal: exit.signal,
     durationMs: Date.now() - startedAt,
     bootMs,
+    firstOutputMs,
     consoleLog: options.consoleLogPath,
     consoleBytes,
     stderr,

@@ -158,6 +158,8 @@ export async function runPipeline(request: RunRequest): Promise<number> {
   });
   timings['total'] = Date.now() - started;
   if (outcome.bootMs !== null) timings['boot-to-init'] = outcome.bootMs;
+  const testsStartMs = outcome.firstOutputMs[artifacts.tap];
+  if (testsStartMs !== undefined) timings['boot-to-first-test'] = testsStartMs;
   writeSummaryFiles(summary);
   const context = {
     kernel: { tree: kernel.tree.label, srcDir: kernel.srcDir, buildDir: kernel.buildDir, series: kernel.seriesState, rebuilt: kernel.build.ran, image: kernel.build.image },

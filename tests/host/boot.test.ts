@@ -51,6 +51,9 @@ t.test('marker, then silence: watchdog', async (t) => {
 t.test('growth of a result channel keeps the watchdog quiet', async (t) => {
   const outcome = await runQemu(options('channel-activity', { watchdogMs: 1000 }));
   t.equal(outcome.reason, 'exited', 'ran 1.6 s with a 1 s watchdog and no console output after the marker');
+  const channel = join(dir, 'channel-activity.channel');
+  const first = outcome.firstOutputMs[channel];
+  t.ok(first !== undefined && first > 0 && first <= outcome.durationMs, `first channel output at ${String(first)} ms is recorded`);
 });
 
 t.test('no boot marker: boot timeout', async (t) => {

@@ -9,7 +9,7 @@ import { buildSummary, formatReport, parseStatusLine, runArtifactPaths, writeSum
 import type { ParsedResults } from '../../harness/src/tap.js';
 
 const exited: BootOutcome = {
-  reason: 'exited', qemuExitCode: 0, signal: null, durationMs: 6400, bootMs: 1900, consoleLog: '/r/console.log', consoleBytes: 1000, stderr: '',
+  reason: 'exited', qemuExitCode: 0, signal: null, durationMs: 6400, bootMs: 1900, firstOutputMs: {}, consoleLog: '/r/console.log', consoleBytes: 1000, stderr: '',
 };
 const passing: ParsedResults = {
   results: [
