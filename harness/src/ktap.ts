@@ -1,9 +1,11 @@
 import { buildTapTree, flattenTree, nestedPlanProblems, planProblems, type ParsedResults, type TestResult } from './tap.js';
 
 /**
- * Parses KUnit results as the guest collects them: the concatenation of
- * /sys/kernel/debug/kunit/<suite>/results. In 6.1 each file is a KTAP document of
- * its own (`KTAP version 1`, `1..1`), holding the suite one level in (`KTAP version 1`,
+ * Parses KUnit results as the guest collects them: the kernel log from the first
+ * `KTAP version` line on, time stamps stripped (lines that are not KTAP are skipped).
+ * The concatenated /sys/kernel/debug/kunit/<suite>/results files parse too, but 6.1
+ * keeps only 512 bytes of log per case there, which can cut a failing case's result
+ * line. A 6.1 document is `KTAP version 1`, `1..N`, each suite one level in (`KTAP version 1`,
  * `# Subtest: <suite>`, `1..N`, the case logs with `ok N case`, parameterised cases one
  * level further without a plan), the suite's `# <suite>: pass:..` lines, then
  * `ok 1 <suite>`. Each suite must have its plan. Names are `suite > case [> param]`.
@@ -33,7 +35,7 @@ export function parseKtap(text: string, options: { expectedSuites?: readonly str
     if (doc.plan !== null) problems.push(...planProblems(doc, 'KTAP', false));
   }
   for (const suite of options.expectedSuites ?? []) {
-    if (!seenSuites.has(suite)) problems.push(`KUnit suite ${suite} has no results (not built in, or its debugfs results missing)`);
+    if (!seenSuites.has(suite)) problems.push(`KUnit suite ${suite} has no results (not built in, or its KTAP missing from the kernel log)`);
   }
   return { results, problems };
 }

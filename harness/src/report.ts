@@ -209,7 +209,7 @@ export function formatReport(summary: RunSummary): string {
   out.push(`Verdict: ${summary.verdict} (exit code ${summary.exitCode})`);
   for (const reason of summary.reasons) out.push(`  - ${reason}`);
   out.push(
-    `Timings: boot ${formatMs(summary.boot.bootMs)}, total ${formatMs(summary.boot.durationMs)} (QEMU ended: ${summary.boot.reason})`,
+    `Guest: boot ${formatMs(summary.boot.bootMs)}, whole guest run ${formatMs(summary.boot.durationMs)} (QEMU ended: ${summary.boot.reason})`,
   );
   const { artifacts } = summary;
   out.push(`Run folder: ${artifacts.runDir}`);
@@ -219,7 +219,8 @@ export function formatReport(summary: RunSummary): string {
   out.push(`  JUnit   ${artifacts.junit}`);
   out.push(`  summary ${artifacts.summary}`);
   const { passed, failed, skipped, total } = summary.counts;
-  out.push(`Tests: ${total} (${summary.results.filter((r) => r.suite !== harnessSuite).length} tests + harness checks)`);
+  const harnessChecks = summary.results.filter((r) => r.suite === harnessSuite).length;
+  out.push(`Tests: ${total}${harnessChecks > 0 ? ` (${total - harnessChecks} tests + ${harnessChecks} harness checks)` : ''}`);
   out.push(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   return out.join('\n');
 }

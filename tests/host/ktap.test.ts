@@ -47,3 +47,14 @@ t.test('problems: missing suite, plan mismatch, truncation', async (t) => {
   t.ok(truncated.results.some((result) => result.name === 'ring_buffer_map > test_map_refcount_balances'));
   t.ok(truncated.results.some((result) => result.status === 'fail' && result.name === 'ring_buffer_map'), 'the unfinished suite fails');
 });
+
+t.test('a real 6.1 kernel log with one failing case (from dmesg, time stamps stripped)', async (t) => {
+  const log = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'kunit-6.1-dmesg-one-failure.ktap'), 'utf8');
+  const parsed = parseKtap(log, { expectedSuites: ['ring_buffer_map'] });
+  t.same(parsed.problems, [], 'the kernel lines after the KTAP are skipped, not reported');
+  t.equal(parsed.results.length, 14);
+  const failed = parsed.results.filter((r) => r.status === 'fail');
+  t.same(failed.map((r) => r.name), ['ring_buffer_map > rbm_resize_busy_test']);
+  t.match(failed[0]?.diagnostic ?? '', /EXPECTATION FAILED at kernel\/trace\/ring_buffer_map_kunit\.c:725/);
+  t.ok(parsed.results.every((r) => r.suite === 'ring_buffer_map'));
+});

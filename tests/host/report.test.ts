@@ -88,7 +88,7 @@ t.test('report text and files', async (t) => {
   t.ok(lines.includes('FAIL a.test.js > refuses write (1 ms)'));
   t.ok(lines.includes('skip a.test.js > two cpus'));
   t.match(text, /Kernel oops at console line 70:\n {2}BUG: kernel NULL pointer dereference/);
-  t.match(text, /Timings: boot 1\.9 s, total 6\.4 s/);
+  t.match(text, /Guest: boot 1\.9 s, whole guest run 6\.4 s/);
   t.match(text, new RegExp(`JUnit   ${dir}/results\\.xml`));
   writeSummaryFiles(summary);
   const written = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { verdict: string; exitCode: number };

@@ -20,6 +20,9 @@ import { onlineCpus, savedCmdlines, traceArray } from '../lib/tracefs.js';
 
 const USAGE = 'usage: rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]';
 
+/** A bad command line: the only error that earns the usage line. */
+class UsageError extends Error {}
+
 interface Options {
   cpus: number[];
   instance: string | null;
@@ -27,26 +30,32 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      cpu: { type: 'string' },
-      all: { type: 'boolean', default: false },
-      instance: { type: 'string' },
-      follow: { type: 'boolean', short: 'f', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        cpu: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        instance: { type: 'string' },
+        follow: { type: 'boolean', short: 'f', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = parsed;
   if (values.help === true) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (values.cpu !== undefined && values.all === true) throw new Error('--cpu and --all exclude each other');
+  if (values.cpu !== undefined && values.all === true) throw new UsageError('--cpu and --all exclude each other');
   let cpus: number[];
   if (values.cpu !== undefined) {
     const cpu = Number(values.cpu);
-    if (!Number.isInteger(cpu) || cpu < 0) throw new Error(`--cpu needs a CPU number, got ${values.cpu}`);
+    if (!Number.isInteger(cpu) || cpu < 0) throw new UsageError(`--cpu needs a CPU number, got ${values.cpu}`);
     cpus = [cpu];
   } else {
     cpus = onlineCpus();
@@ -115,6 +124,6 @@ main().catch((error: unknown) => {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
   process.stderr.write(`rbmap-cat: ${error instanceof Error ? error.message : String(error)}\n`);
   if (code === 'ENODEV') process.stderr.write('rbmap-cat: this kernel cannot mmap trace_pipe_raw (is the rbmap series applied?)\n');
-  process.stderr.write(`${USAGE}\n`);
+  if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
   process.exit(1);
 });
