@@ -60,6 +60,8 @@ export interface SummaryInputs {
   findings: ConsoleFinding[];
   /** Contents of the status channel file ('' when absent). */
   statusText: string;
+  /** The guest TAP stream as received (to name the test file running when the guest stopped). */
+  tapText?: string;
   artifacts: RunArtifacts;
 }
 
@@ -84,6 +86,12 @@ function harnessCheck(name: string, diagnostic: string): TestResult {
  * timeout > QEMU failure > test failure > pass. Every reason for not passing also
  * appears as a failing result of suite `rbmap`, so counts and JUnit show it.
  */
+/** The last test file the guest's /init announced (`# rbmap-suite: <file>`) in a TAP stream. */
+export function lastAnnouncedSuite(tapText: string): string | null {
+  const announced = [...tapText.matchAll(/^# rbmap-suite:\s*(\S.*)$/gm)];
+  return announced.at(-1)?.[1]?.trim() ?? null;
+}
+
 export function buildSummary(inputs: SummaryInputs): RunSummary {
   const { boot, findings } = inputs;
   const guestExitCode = parseStatusLine(inputs.statusText);
@@ -110,7 +118,10 @@ export function buildSummary(inputs: SummaryInputs): RunSummary {
   const failedTests = testResults.filter((result) => result.status === 'fail');
   if (failedTests.length > 0) reasons.push(`${failedTests.length} test(s) failed`);
   if (guestExitCode === null) {
-    reasons.push('no rbmap-exit line on the status channel: the guest run did not finish');
+    const running = lastAnnouncedSuite(inputs.tapText ?? '');
+    reasons.push(
+      `no rbmap-exit line on the status channel: the guest run did not finish${running !== null ? ` (it was running ${running})` : ''}`,
+    );
     checks.push(harnessCheck('status', 'the status channel has no rbmap-exit line (guest crashed, hung or was stopped)'));
   } else if (guestExitCode !== 0) {
     reasons.push(`the guest test runner exited with ${guestExitCode}`);

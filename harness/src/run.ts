@@ -148,9 +148,11 @@ export async function runPipeline(request: RunRequest): Promise<number> {
   }
   const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
   const expectKunit = kernel.seriesState !== 'not-requested' && request.guestMode === 'test';
+  const tapText = read(artifacts.tap);
   const summary = buildSummary({
     boot: outcome,
-    guestTap: parseTap(read(artifacts.tap), { defaultSuite: 'guest' }),
+    guestTap: parseTap(tapText, { defaultSuite: 'guest' }),
+    tapText,
     kunit: parseKtap(read(artifacts.ktap), expectKunit ? { expectedSuites: seriesKunitSuites } : {}),
     findings: scanConsoleFile(artifacts.consoleLog),
     statusText: read(artifacts.status),

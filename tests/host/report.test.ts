@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { BootOutcome } from '../../harness/src/boot.js';
 import type { ConsoleFinding } from '../../harness/src/consoleScan.js';
 import { ExitCode } from '../../harness/src/errors.js';
-import { buildSummary, formatReport, parseStatusLine, runArtifactPaths, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
+import { buildSummary, formatReport, lastAnnouncedSuite, parseStatusLine, runArtifactPaths, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
 import type { ParsedResults } from '../../harness/src/tap.js';
 
 const exited: BootOutcome = {
@@ -95,4 +95,12 @@ t.test('report text and files', async (t) => {
   t.equal(written.verdict, 'kernel-crash');
   t.equal(written.exitCode, ExitCode.kernelCrash);
   t.match(readFileSync(join(dir, 'results.xml'), 'utf8'), /<failure message="error: expected EPERM"/);
+});
+
+t.test('a guest that stops mid-run names the test file it was running', async (t) => {
+  const tap = '# rbmap-suite: coexist.test.js\nTAP version 13\nok 1 - a\n1..1\n# rbmap-suite: mapping.test.js\nTAP version 13\nok 1 - b\n';
+  t.equal(lastAnnouncedSuite(tap), 'mapping.test.js');
+  t.equal(lastAnnouncedSuite('TAP version 13\n'), null);
+  const summary = buildSummary(inputs({ statusText: '', tapText: tap }));
+  t.ok(summary.reasons.some((r) => r.includes('did not finish (it was running mapping.test.js)')), summary.reasons.join('; '));
 });
