@@ -13,7 +13,7 @@ import { MappedConsumer } from './lib/consumer.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from './lib/mapping.js';
 import { metaInconsistencies } from './lib/meta.js';
 import * as sys from './lib/sys.js';
-import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, traceTest } from './lib/testing.js';
+import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, smallCpu0Ring, traceTest } from './lib/testing.js';
 import {
   availableClocks,
   createInstance,
@@ -33,11 +33,6 @@ import {
 
 const RING_PAGES = 6;
 
-function smallCpu0Ring(): void {
-  sys.setAffinity(0);
-  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
-  resetBuffer(topLevel);
-}
 
 /** The meta page is consistent and drives a correct drain of fresh markers. */
 function assertMetaTrue(ring: RingBufferMapping, consumer: MappedConsumer, prefix: string, count = 250): void {
@@ -49,7 +44,7 @@ function assertMetaTrue(ring: RingBufferMapping, consumer: MappedConsumer, prefi
 }
 
 traceTest('coexist: read() of the mapped trace_pipe_raw returns correct pages and keeps the meta page true', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const markers = numberedMarkers('coexist-read', 300);
   writeMarkers(topLevel, markers);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
@@ -65,7 +60,7 @@ traceTest('coexist: read() of the mapped trace_pipe_raw returns correct pages an
 });
 
 traceTest('coexist: read() through a second, unmapped fd of a mapped CPU works too', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const markers = numberedMarkers('coexist-read2', 200);
   writeMarkers(topLevel, markers);
@@ -77,7 +72,7 @@ traceTest('coexist: read() through a second, unmapped fd of a mapped CPU works t
 });
 
 traceTest('coexist: splice() of the mapped trace_pipe_raw returns full pages; the rest stays on the mapped reader page', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const markers = numberedMarkers('coexist-splice', 350);
   writeMarkers(topLevel, markers);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
@@ -105,7 +100,7 @@ traceTest('coexist: splice() of the mapped trace_pipe_raw returns full pages; th
 });
 
 traceTest('coexist: trace_pipe reads the markers of a mapped buffer and keeps the meta page true', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const markers = numberedMarkers('coexist-pipe', 250);
   writeMarkers(topLevel, markers);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
@@ -133,7 +128,7 @@ traceTest('coexist: trace_pipe reads the markers of a mapped buffer and keeps th
 });
 
 traceTest('coexist: a reset (echo > trace) while mapped leaves a consistent, zeroed meta page', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('before-reset', 300));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const consumer = new MappedConsumer(ring, formats());
@@ -151,7 +146,7 @@ traceTest('coexist: a reset (echo > trace) while mapped leaves a consistent, zer
 });
 
 traceTest('coexist: a clock change (which resets the buffer) while mapped leaves a consistent meta page', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const original = currentClock(topLevel);
   const other = availableClocks(topLevel).find((clock) => clock !== original && (clock === 'global' || clock === 'mono' || clock === 'counter'));
   assert.ok(other !== undefined, `another clock to switch to among ${availableClocks(topLevel).join(' ')}`);

@@ -13,13 +13,10 @@ import {
 } from './lib/mapping.js';
 import { metaInconsistencies } from './lib/meta.js';
 import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, describeChild, formats, markersOf, traceTest, waitForKernelWait } from './lib/testing.js';
+import { ChildHelper, assertErrno, describeChild, formats, markersOf, smallCpu0Ring, traceTest, waitForKernelWait } from './lib/testing.js';
 import {
-  kbForRingPages,
   numberedMarkers,
   readTraceFile,
-  resetBuffer,
-  setBufferSizeKb,
   setTracingOn,
   topLevel,
   writeMarkers,
@@ -28,18 +25,13 @@ import {
 
 const RING_PAGES = 6;
 
-function smallCpu0Ring(): void {
-  sys.setAffinity(0);
-  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
-  resetBuffer(topLevel);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 traceTest('ioctl: UPDATE_META_PAGE returns 0 and its entries/overrun match the events written', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   assert.equal(sys.ioctl(ring.fd, TRACE_MMAP_IOCTL_UPDATE_META_PAGE), 0);
   assert.equal(ring.meta().entries, 0n);
@@ -59,7 +51,7 @@ traceTest('ioctl: UPDATE_META_PAGE returns 0 and its entries/overrun match the e
 });
 
 traceTest('ioctl: GET_READER_PAGE hands pages over in ring order; markers come out complete, in order, once', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const markers = numberedMarkers('ring-order', 450); // about four pages, less than the ring
   writeMarkers(topLevel, markers);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
@@ -86,7 +78,7 @@ traceTest('ioctl: GET_READER_PAGE hands pages over in ring order; markers come o
 });
 
 traceTest('ioctl: GET_READER_PAGE on an empty buffer fails with EAGAIN and leaves the reader page', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const before = ring.updateMeta();
   assertErrno(() => sys.ioctl(ring.fd, TRACE_MMAP_IOCTL_GET_READER_PAGE), 'EAGAIN', 'GET_READER_PAGE on empty');
@@ -94,7 +86,7 @@ traceTest('ioctl: GET_READER_PAGE on an empty buffer fails with EAGAIN and leave
 });
 
 traceTest('ioctl: with the writer on the reader page GET_READER_PAGE gives EAGAIN; after new events it returns 0 and keeps that page', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   writeMarkers(topLevel, numberedMarkers('partial', 5));
   assert.equal(ring.getReaderPage(), true, 'the page with the markers is swapped in');
@@ -135,7 +127,7 @@ traceTest('ioctl: unknown commands fail with ENOTTY, mapped or not', ({ cleanup 
 });
 
 traceTest('ioctl: command 0 on a mapped fd wakes a reader blocked in splice() (tracing off)', async ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   // With tracing off, a woken splice() returns instead of waiting again.
   setTracingOn(topLevel, false);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
@@ -151,7 +143,7 @@ traceTest('ioctl: command 0 on a mapped fd wakes a reader blocked in splice() (t
 });
 
 traceTest('ioctl: command 0 on the same open file (mapped) wakes its splice() reader even with tracing on', async ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
   const child = new ChildHelper('blocked-reader', ['splice', 'inherited'], [fd]);
@@ -166,7 +158,7 @@ traceTest('ioctl: command 0 on the same open file (mapped) wakes its splice() re
 });
 
 traceTest('ioctl: command 0 wakes waiters; a reader blocked in read() then gets the data written next', async ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
   const child = new ChildHelper('blocked-reader', ['read', '0']);
   cleanup.add('stop blocked reader', () => child.kill());
@@ -183,7 +175,7 @@ traceTest('ioctl: command 0 wakes waiters; a reader blocked in read() then gets 
 });
 
 traceTest('ioctl: isatty() on a mapped fd with unread data issues TCGETS == GET_READER_PAGE: says "tty" and consumes a page (hazard, pinned)', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('isatty', 10));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const before = ring.updateMeta();
@@ -195,7 +187,7 @@ traceTest('ioctl: isatty() on a mapped fd with unread data issues TCGETS == GET_
 });
 
 traceTest('ioctl: isatty() on a mapped fd with nothing to read is false with errno EAGAIN, not ENOTTY (hazard, pinned)', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   assert.deepEqual(sys.isatty(ring.fd), { tty: false, code: 'EAGAIN' });
 });
@@ -206,7 +198,7 @@ traceTest('ioctl: isatty() on an unmapped trace_pipe_raw fd is false with errno 
 });
 
 traceTest('ioctl: poll() on a mapped fd times out when empty, reports POLLIN after a marker, and times out again once the mapping consumed it', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const percentBefore = readTraceFile(topLevel, 'buffer_percent').trim();
   cleanup.add('restore buffer_percent', () => writeTraceFile(topLevel, 'buffer_percent', `${percentBefore}\n`));
   writeTraceFile(topLevel, 'buffer_percent', '0\n'); // wake on any data

@@ -17,6 +17,7 @@ import {
   markersOf,
   runHelper,
   traceTest,
+  smallCpu0Ring,
 } from './lib/testing.js';
 import {
   createInstance,
@@ -24,7 +25,6 @@ import {
   kbShownForRingPages,
   numberedMarkers,
   perCpuBufferSizeKb,
-  resetBuffer,
   ringPagesForKb,
   setBufferSizeKb,
   topLevel,
@@ -34,19 +34,13 @@ import {
 const { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MADV_DONTNEED } = sys.constants;
 const RING_PAGES = 4;
 
-/** cpu0 with a ring of RING_PAGES pages, emptied. */
-function smallCpu0Ring(): void {
-  sys.setAffinity(0);
-  setBufferSizeKb(topLevel, kbForRingPages(RING_PAGES), 0);
-  resetBuffer(topLevel);
-}
 
 function rangeOf(count: number, first = 0): number[] {
   return Array.from({ length: count }, (_, i) => first + i);
 }
 
 traceTest('mapping: meta page fields are sane before writes (IDs from the head) and after writes', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const before = ring.meta();
   assert.equal(before.entries, 0n);
@@ -68,7 +62,7 @@ traceTest('mapping: meta page fields are sane before writes (IDs from the head) 
 });
 
 traceTest('mapping: the page with ID n is at page offset 1 + n (checked with one-page mappings)', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('page-offset', 250)); // more than two pages
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
@@ -95,7 +89,7 @@ traceTest('mapping: the page with ID n is at page offset 1 + n (checked with one
 });
 
 traceTest('mapping: data_pages[] stays a permutation of the non-reader IDs across handovers', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const consumer = new MappedConsumer(ring, formats());
   for (let round = 0; round < 3; round++) {
@@ -183,14 +177,14 @@ traceTest('mapping: a forked child does not have the mapping (VM_DONTCOPY)', ({ 
 });
 
 traceTest('mapping: reading past the last page kills the reader with SIGBUS (child process)', async () => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const result = await runHelper('touch-beyond', ['length', '0']);
   assert.ok(/touching/.test(result.stdout), `mapping one page too long was accepted and the last valid page read: ${describeChild(result)}`);
   assert.equal(result.signal, 'SIGBUS', describeChild(result));
 });
 
 traceTest('mapping: a one-page mapping at an offset past the last page SIGBUSes on access, or is refused', async () => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const result = await runHelper('touch-beyond', ['offset', '0']);
   if (result.code === 3) {
     assert.match(result.stdout, /refused E(INVAL|NXIO|FAULT|2BIG|PERM)/, describeChild(result));
@@ -200,7 +194,7 @@ traceTest('mapping: a one-page mapping at an offset past the last page SIGBUSes 
 });
 
 traceTest('mapping: the same fd mapped twice, two fds and a second process all see the same bytes', async ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('same-bytes', 150));
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
   const first = cleanup.closes('first mapping', RingBufferMapping.mapFd(fd, 0));
@@ -231,7 +225,7 @@ traceTest('mapping: the same fd mapped twice, two fds and a second process all s
 });
 
 traceTest('mapping: partial munmap then the rest leaves the count balanced (resize works again)', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const { addr, length } = ring.mapping;
   const pageSize = ring.pageSize;
@@ -252,7 +246,7 @@ traceTest('mapping: partial munmap then the rest leaves the count balanced (resi
 });
 
 traceTest('mapping: mremap() shrinking a mapping keeps the count balanced (resize works after the unmap)', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const { addr, length } = ring.mapping;
   const kept = 2 * ring.pageSize;
@@ -266,7 +260,7 @@ traceTest('mapping: mremap() shrinking a mapping keeps the count balanced (resiz
 });
 
 traceTest('mapping: a process killed while mapping drops its mapping (resize works after it dies)', async ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const child = new ChildHelper('map-holder', ['0']);
   cleanup.add('stop map-holder', () => child.kill());
   await child.waitFor(/^mapped /m);
@@ -279,7 +273,7 @@ traceTest('mapping: a process killed while mapping drops its mapping (resize wor
 });
 
 traceTest('mapping: madvise(MADV_DONTNEED) then re-reading refaults the same data', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('refault', 200));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   ring.updateMeta();
@@ -291,7 +285,7 @@ traceTest('mapping: madvise(MADV_DONTNEED) then re-reading refaults the same dat
 });
 
 traceTest('mapping: mremap growth cannot reach a page that does not exist (refused, or SIGBUS)', async () => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const result = await runHelper('touch-beyond', ['mremap', '0']);
   if (result.code === 3) {
     assert.match(result.stdout, /refused E[A-Z0-9]+/, describeChild(result));
@@ -301,7 +295,7 @@ traceTest('mapping: mremap growth cannot reach a page that does not exist (refus
 });
 
 traceTest('mapping: the bytes of the meta page after data_pages[] are zero', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('meta-zero', 50));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   ring.updateMeta();
@@ -338,7 +332,7 @@ traceTest('mapping: a ring of 1016 pages maps, 1017 pages (more than one meta pa
 }, { timeout: 120_000 });
 
 traceTest('mapping: the meta page read through a fresh mapping equals readMetaPage of the live one', ({ cleanup }) => {
-  smallCpu0Ring();
+  smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
   const metaOnly = sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0);

@@ -17,9 +17,11 @@ import * as sys from './sys.js';
 import {
   captureState,
   freeSnapshot,
+  kbForRingPages,
   removeInstanceIfPresent,
   resetBuffer,
   restoreState,
+  setBufferSizeKb,
   snapshotSupported,
   topLevel,
   type TraceArray,
@@ -401,4 +403,11 @@ export async function runHelper(name: string, args: readonly string[], timeoutMs
 
 export function describeChild(result: ChildResult): string {
   return `code ${result.code}, signal ${result.signal}, stdout ${JSON.stringify(result.stdout.trim())}, stderr ${JSON.stringify(result.stderr.trim().slice(0, 800))}`;
+}
+
+/** Pins this process to CPU 0 and gives cpu0 of the top-level buffer an empty ring of `pages` pages. */
+export function smallCpu0Ring(pages: number): void {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(pages), 0);
+  resetBuffer(topLevel);
 }
