@@ -99,10 +99,11 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
   const w1 = async (files: string[]): Promise<string[]> => {
     const objects = files.map((f) => f.replace(/\.c$/, '.o'));
     if (objects.length === 0) return [];
+    // A W=1 compile that fails (after the normal build passed) stops the check with E_BUILD.
     const r = await buildKernel({
       srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log,
       makeArgs: ['W=1', ...objects], logFile: join(buildDir, 'rbmap-w1.log'),
-    }).catch((e: unknown) => ({ output: e instanceof Error ? e.message : String(e) }));
+    });
     return warningsIn(r.output, files);
   };
 
