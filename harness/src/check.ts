@@ -110,7 +110,7 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
   request.log('check: building the base');
   await build();
   const builtC = cFiles.filter((f) => !f.startsWith('Documentation/'));
-  const baseWarnings = await w1(existingObjects(buildDir, builtC));
+  const baseWarnings = await w1(builtSources(srcDir, buildDir, builtC));
 
   const rows: CheckRow[] = [];
   let broken = false;
@@ -140,7 +140,7 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
       continue;
     }
     const touched = patch.files.filter((f) => f.endsWith('.c'));
-    const objectsNow = existingObjects(buildDir, touched);
+    const objectsNow = builtSources(srcDir, buildDir, touched);
     row.newW1Warnings = newWarnings(baseWarnings, await w1(objectsNow));
   }
   if (!broken && !failedBuild) {
@@ -162,8 +162,9 @@ async function runCheckpatch(srcDir: string, patch: SeriesPatch): Promise<Checkp
   return parseCheckpatch(`${r.stdout}\n${r.stderr}`);
 }
 
-function existingObjects(buildDir: string, cFiles: string[]): string[] {
-  return cFiles.filter((f) => existsSync(join(buildDir, f.replace(/\.c$/, '.o'))));
+/** The C files of the tree at its current commit that this configuration builds. */
+function builtSources(srcDir: string, buildDir: string, cFiles: string[]): string[] {
+  return cFiles.filter((f) => existsSync(join(srcDir, f)) && existsSync(join(buildDir, f.replace(/\.c$/, '.o'))));
 }
 
 export function rowFailed(row: CheckRow): boolean {
