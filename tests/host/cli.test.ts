@@ -1,0 +1,57 @@
+import { execa } from 'execa';
+import { join } from 'node:path';
+import t from 'tap';
+import { ExitCode } from '../../harness/src/errors.js';
+import { pipelineOptions, parseCommandLine } from '../../harness/src/options.js';
+import { projectRoot } from '../../harness/src/paths.js';
+
+const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
+
+async function rbmap(...args: string[]) {
+  const r = await execa('node', [cli, ...args], { reject: false });
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+t.test('--help lists every command and the exit codes, and exits 0', async (t) => {
+  const r = await rbmap('--help');
+  t.equal(r.exitCode, ExitCode.pass);
+  for (const command of ['doctor', 'run', 'shell', 'check', 'hack', 'export']) t.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  t.match(r.stdout, /exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error/);
+});
+
+t.test('no command is a usage error (64) that still prints the help', async (t) => {
+  const r = await rbmap();
+  t.equal(r.exitCode, ExitCode.usage);
+  t.match(r.stdout, /usage: rbmap <command>/);
+});
+
+t.test('an unknown command or option is a usage error with a hint', async (t) => {
+  const unknown = await rbmap('frobnicate');
+  t.equal(unknown.exitCode, ExitCode.usage);
+  t.match(unknown.stderr, /error \[E_USAGE\]: unknown command frobnicate/);
+  t.match(unknown.stderr, /what to do: rbmap --help/);
+  const badOption = await rbmap('run', '--no-such-option');
+  t.equal(badOption.exitCode, ExitCode.usage);
+  t.match(badOption.stderr, /E_USAGE/);
+});
+
+t.test('bad option values are refused before any work starts', async (t) => {
+  for (const args of [['--smp', '0'], ['--mem', '12'], ['--timeout', 'soon'], ['--kvm', 'maybe'], ['--arch', 'sparc'], ['--guest-mode', 'dance']]) {
+    const r = await rbmap('run', ...args);
+    t.equal(r.exitCode, ExitCode.usage, `run ${args.join(' ')}`);
+    t.match(r.stderr, /E_USAGE/, `run ${args.join(' ')} says why`);
+  }
+});
+
+t.test('pipelineOptions: defaults and conversions', async (t) => {
+  const { values } = parseCommandLine(['run', '--config-fragment', 'a.config', '--config-fragment', 'b.config', '--no-patches', '--filter', 'resize']);
+  const o = pipelineOptions(values);
+  t.equal(o.arch.name, 'x86_64');
+  t.equal(o.applySeries, false);
+  t.equal(o.smp, 2);
+  t.equal(o.memMb, 1024);
+  t.equal(o.kvm, 'auto');
+  t.equal(o.filter, 'resize');
+  t.same(o.extraFragments.map((f) => f.split('/').pop()), ['a.config', 'b.config']);
+  t.ok(o.extraFragments.every((f) => f.startsWith('/')), 'fragment paths are made absolute');
+});
