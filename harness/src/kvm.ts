@@ -93,7 +93,7 @@ export async function chooseAccel(options: ChooseAccelOptions): Promise<AccelCho
   if (options.mode === 'kvm') {
     if (!kvmDeviceUsable(device)) {
       throw new RbmapError('E_HOST_DEPS', `KVM was requested but ${device} is missing or not readable and writable by this user`, {
-        hint: 'use --accel tcg (or auto), or give this user access to /dev/kvm (group kvm)',
+        hint: 'use --kvm tcg (or auto), or give this user access to /dev/kvm (group kvm)',
       });
     }
     return { accel: 'kvm', why: 'KVM requested', cached: false };
