@@ -30,6 +30,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** `child` blocks in splice() of cpu0; command 0 on the mapped fd makes it return with nothing. */
+async function assertCommand0WakesSplice(child: ChildHelper, ring: RingBufferMapping): Promise<void> {
+  await child.waitFor(/blocking/);
+  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
+  await sleep(500);
+  assert.equal(child.exited, false, 'the reader is blocked before the wake-up');
+  assert.equal(sys.ioctl(ring.fd, 0), 0, 'command 0 returns 0');
+  const result = await child.result(20_000);
+  assert.match(result.stdout, /returned 0/, `woken reader returns with nothing: ${describeChild(result)}`);
+}
+
 traceTest('ioctl: UPDATE_META_PAGE returns 0 and its entries/overrun match the events written', ({ cleanup }) => {
   smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
@@ -133,13 +144,7 @@ traceTest('ioctl: command 0 on a mapped fd wakes a reader blocked in splice() (t
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const child = new ChildHelper('blocked-reader', ['splice', '0']);
   cleanup.add('stop blocked reader', () => child.kill());
-  await child.waitFor(/blocking/);
-  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
-  await sleep(500);
-  assert.equal(child.exited, false, 'the reader is blocked before the wake-up');
-  assert.equal(sys.ioctl(ring.fd, 0), 0, 'command 0 returns 0');
-  const result = await child.result(20_000);
-  assert.match(result.stdout, /returned 0/, `woken reader returns with nothing: ${describeChild(result)}`);
+  await assertCommand0WakesSplice(child, ring);
 });
 
 traceTest('ioctl: command 0 on the same open file (mapped) wakes its splice() reader even with tracing on', async ({ cleanup }) => {
@@ -148,13 +153,7 @@ traceTest('ioctl: command 0 on the same open file (mapped) wakes its splice() re
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
   const child = new ChildHelper('blocked-reader', ['splice', 'inherited'], [fd]);
   cleanup.add('stop blocked reader', () => child.kill());
-  await child.waitFor(/blocking/);
-  await waitForKernelWait(child.pid, /ring_buffer_wait|wait_on_pipe/);
-  await sleep(500);
-  assert.equal(child.exited, false, 'the reader is blocked before the wake-up');
-  assert.equal(sys.ioctl(ring.fd, 0), 0, 'command 0 returns 0');
-  const result = await child.result(20_000);
-  assert.match(result.stdout, /returned 0/, `woken reader returns with nothing: ${describeChild(result)}`);
+  await assertCommand0WakesSplice(child, ring);
 });
 
 traceTest('ioctl: command 0 wakes waiters; a reader blocked in read() then gets the data written next', async ({ cleanup }) => {
