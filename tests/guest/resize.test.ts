@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MappedConsumer } from './lib/consumer.js';
 import { RingBufferMapping } from './lib/mapping.js';
 import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, copyOf, formats, markersOf, traceTest } from './lib/testing.js';
+import { ChildHelper, assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 import {
   kbForRingPages,
   kbShownForRingPages,
@@ -33,28 +33,22 @@ function prepareCpu0(markerPrefix: string): string[] {
   return markers;
 }
 
-/** Every byte of the mapping (meta + pages), to prove nothing moved. */
-function snapshotBytes(ring: RingBufferMapping): Buffer {
-  ring.updateMeta();
-  return copyOf(new DataView(ring.mapping.buffer));
-}
-
 traceTest('resize: per-CPU buffer_size_kb of a mapped CPU fails with EBUSY and leaves its pages untouched', ({ cleanup }) => {
   const markers = prepareCpu0('resize-percpu');
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const before = snapshotBytes(ring);
+  const before = refreshedMappingBytes(ring);
   const sizeBefore = perCpuBufferSizeKb(topLevel, 0);
   assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(GROWN_PAGES), 0), 'EBUSY', 'grow cpu0');
   assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(2), 0), 'EBUSY', 'shrink cpu0');
   assert.equal(perCpuBufferSizeKb(topLevel, 0), sizeBefore, 'size unchanged');
-  assert.ok(snapshotBytes(ring).equals(before), 'meta page and data pages unchanged');
+  assert.ok(refreshedMappingBytes(ring).equals(before), 'meta page and data pages unchanged');
   assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), markers, 'contents intact');
 });
 
 traceTest('resize: whole-buffer buffer_size_kb fails with EBUSY while one CPU is mapped; no CPU is resized', ({ cleanup }) => {
   const markers = prepareCpu0('resize-global');
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const before = snapshotBytes(ring);
+  const before = refreshedMappingBytes(ring);
   const sizes = onlineCpus().map((cpu) => perCpuBufferSizeKb(topLevel, cpu));
   assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(GROWN_PAGES)), 'EBUSY', 'grow every CPU');
   assert.deepEqual(
@@ -62,7 +56,7 @@ traceTest('resize: whole-buffer buffer_size_kb fails with EBUSY while one CPU is
     sizes,
     'no CPU changed size (not even the unmapped ones)',
   );
-  assert.ok(snapshotBytes(ring).equals(before), 'mapped pages unchanged');
+  assert.ok(refreshedMappingBytes(ring).equals(before), 'mapped pages unchanged');
   assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), markers);
 });
 

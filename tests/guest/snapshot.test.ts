@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { MappedConsumer } from './lib/consumer.js';
 import { RingBufferMapping } from './lib/mapping.js';
 import * as sys from './lib/sys.js';
-import { assertErrno, copyOf, formats, markersOf, traceTest } from './lib/testing.js';
+import { assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 import {
   createInstance,
   kbForRingPages,
@@ -39,13 +39,8 @@ function prepare(array: TraceArray, prefix: string): string[] {
   return markers;
 }
 
-function allBytes(ring: RingBufferMapping): Buffer {
-  ring.updateMeta();
-  return copyOf(new DataView(ring.mapping.buffer));
-}
-
 function assertIntact(ring: RingBufferMapping, before: Buffer, markers: string[]): void {
-  assert.ok(allBytes(ring).equals(before), 'meta page and data pages unchanged');
+  assert.ok(refreshedMappingBytes(ring).equals(before), 'meta page and data pages unchanged');
   assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), markers, 'mapped markers intact');
 }
 
@@ -62,7 +57,7 @@ traceTest('snapshot: writing 1 to per_cpu/cpu0/snapshot fails with EBUSY while c
   const markers = prepare(topLevel, 'snap-percpu');
   cleanup.snapshot(topLevel);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const before = allBytes(ring);
+  const before = refreshedMappingBytes(ring);
   assertErrno(() => writePerCpuFile(topLevel, 0, 'snapshot', '1\n'), 'EBUSY', 'per-CPU snapshot swap');
   assert.ok(!snapshotText(topLevel, 0).includes('snap-percpu-'), 'no marker reached the snapshot buffer');
   assertIntact(ring, before, markers);
@@ -72,7 +67,7 @@ traceTest('snapshot: writing 1 to snapshot fails with EBUSY while cpu0 is mapped
   const markers = prepare(topLevel, 'snap-global');
   cleanup.snapshot(topLevel);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const before = allBytes(ring);
+  const before = refreshedMappingBytes(ring);
   assertErrno(() => writeTraceFile(topLevel, 'snapshot', '1\n'), 'EBUSY', 'whole-buffer snapshot swap');
   assert.ok(!snapshotText(topLevel).includes('snap-global-'), 'no marker reached the snapshot buffer');
   assertIntact(ring, before, markers);
@@ -84,9 +79,9 @@ traceTest('snapshot: a whole-buffer snapshot is refused while any CPU (here the 
   prepare(topLevel, 'snap-any');
   cleanup.snapshot(topLevel);
   const ring = cleanup.closes(`cpu${last} mapping`, RingBufferMapping.open({ cpu: last }));
-  const before = allBytes(ring);
+  const before = refreshedMappingBytes(ring);
   assertErrno(() => writeTraceFile(topLevel, 'snapshot', '1\n'), 'EBUSY', `snapshot with cpu${last} mapped`);
-  assert.ok(allBytes(ring).equals(before), `cpu${last} pages unchanged`);
+  assert.ok(refreshedMappingBytes(ring).equals(before), `cpu${last} pages unchanged`);
 });
 
 traceTest('snapshot: an instance whole-buffer snapshot is refused with EBUSY while its cpu0 is mapped', ({ cleanup }) => {
@@ -96,7 +91,7 @@ traceTest('snapshot: an instance whole-buffer snapshot is refused with EBUSY whi
   const markers = prepare(array, 'snap-instance');
   cleanup.snapshot(array);
   const ring = cleanup.closes('instance cpu0 mapping', RingBufferMapping.open({ cpu: 0, instance: name }));
-  const before = allBytes(ring);
+  const before = refreshedMappingBytes(ring);
   assertErrno(() => writeTraceFile(array, 'snapshot', '1\n'), 'EBUSY', 'instance snapshot swap');
   assertErrno(() => writePerCpuFile(array, 0, 'snapshot', '1\n'), 'EBUSY', 'instance per-CPU snapshot swap');
   assertIntact(ring, before, markers);

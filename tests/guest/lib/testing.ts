@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodePage, markerText, type DecodedEvent } from './decoder.js';
 import { TraceFormats } from './events.js';
-import { hasCode } from './mapping.js';
+import { hasCode, type RingBufferMapping } from './mapping.js';
 import * as sys from './sys.js';
 import {
   captureState,
@@ -249,6 +249,12 @@ export function readAllPages(fd: number, maxPages = 4096): Buffer {
 /** Bytes of a view, copied (for before/after comparisons). */
 export function copyOf(view: DataView): Buffer {
   return Buffer.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+}
+
+/** UPDATE_META_PAGE, then every byte of the mapping (meta + pages): to prove nothing moved. */
+export function refreshedMappingBytes(ring: RingBufferMapping): Buffer {
+  ring.updateMeta();
+  return copyOf(new DataView(ring.mapping.buffer));
 }
 
 // ---------------------------------------------------------------------------
