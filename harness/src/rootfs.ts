@@ -14,7 +14,7 @@
  * unchanged input set reuses the existing image.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type Dirent } from 'node:fs';
 import {
   chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
 } from 'node:fs/promises';
@@ -146,31 +146,18 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   return [...libs].sort();
 }
 
-/** Files under `root`, as sorted relative POSIX paths. */
-async function listFiles(root: string): Promise<string[]> {
+/**
+ * Paths under `root` of the entries `keep` accepts, relative, sorted by name, each
+ * directory before its contents.
+ */
+async function listTree(root: string, keep: (entry: Dirent) => boolean = () => true): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) out.push(relative(root, full).split('\\').join('/'));
-    }
-  }
-  await walk(root);
-  return out;
-}
-
-/** Every path under the staging dir (dirs before their contents), relative, sorted. */
-async function listTree(root: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      out.push(relative(root, full));
+      if (keep(entry)) out.push(relative(root, full));
       if (entry.isDirectory()) await walk(full);
     }
   }
@@ -239,7 +226,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const addon = await readInput(addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
   let guestFiles: string[];
   try {
-    guestFiles = await listFiles(guestDist);
+    guestFiles = await listTree(guestDist, (entry) => entry.isFile());
   } catch (e) {
     throw fail(`cannot list the compiled guest tests in ${guestDist}: ${firstLine(e)}`, 'compile them first: npx tsc -p tsconfig.json', e);
   }
