@@ -8,6 +8,7 @@ import { git } from './git.js';
 import { configureKernel } from './kconfig.js';
 import { prepareTree } from './kernel.js';
 import { tryRun } from './proc.js';
+import type { VariantRecord } from './variants.js';
 import { amPatches, seriesKeyRef, type SeriesPatch } from './series.js';
 
 export interface CheckpatchResult {
@@ -67,6 +68,7 @@ export function newWarnings(before: string[], after: string[]): string[] {
 
 export interface CheckRequest {
   arch: ArchRecord;
+  variant: VariantRecord;
   cacheDir: string;
   kernelSrc?: string;
   extraFragments: string[];
@@ -82,7 +84,7 @@ export interface CheckRequest {
  * and compiles the touched C files with W=1 to compare their warnings with the base's.
  */
 export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
-  const prepared = await prepareTree({ ...request, applySeries: true, atBase: true, variant: 'default' });
+  const prepared = await prepareTree({ ...request, applySeries: true, atBase: true });
   const series = prepared.series;
   if (series === null) throw new RbmapError('E_PATCH_APPLY', 'no series to check', {});
   const base = prepared.tree.baseCommit;

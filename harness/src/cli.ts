@@ -25,6 +25,8 @@ options (run, shell, check):
   --no-patches             do not apply kernel-patches/ (tree used as it is)
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
   --arch NAME              architecture record from vm/ (default x86_64)
+  --variant NAME           default, or debug: KASAN + lockdep (with perf events) + atomic-sleep
+                           and list checks, in its own build folder
 options (run, shell):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
@@ -82,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check': {
       const rows = await checkSeries({
         arch: options.arch,
+        variant: options.variant,
         cacheDir,
         ...(options.kernelSrc !== undefined ? { kernelSrc: options.kernelSrc } : {}),
         extraFragments: options.extraFragments,

@@ -9,6 +9,7 @@ import { configureKernel } from './kconfig.js';
 import { projectPaths } from './paths.js';
 import { checkoutTree, readSeries, seriesCommit, seriesPresence, type Series } from './series.js';
 import { debianBaseTree, userTree, type KernelTree } from './source.js';
+import type { VariantRecord } from './variants.js';
 
 /** The project's fragments, merged in this order onto tinyconfig. */
 export const baseFragments = ['base.config', 'node.config', 'virtio.config', 'tracing.config', 'kunit.config'].map((f) =>
@@ -24,8 +25,8 @@ export interface KernelRequest {
   applySeries: boolean;
   /** --config-fragment, merged after the project's own. */
   extraFragments: string[];
-  /** Build variant name (build folder per variant). */
-  variant: string;
+  /** Build variant: its fragments come last; each variant has its own build folder. */
+  variant: VariantRecord;
   /** Load the series but leave the tree at its base (check applies it patch by patch). */
   atBase?: boolean;
   log: (line: string) => void;
@@ -103,8 +104,8 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
   }
   const fragments = [...baseFragments, join(projectPaths.projectRootDir, request.arch.configFragment)];
   if (series?.configFragment != null && seriesState !== 'not-requested') fragments.push(series.configFragment);
-  fragments.push(...request.extraFragments);
-  const buildDir = buildDirFor(request.cacheDir, request.arch, request.variant, srcDir);
+  fragments.push(...request.variant.fragments, ...request.extraFragments);
+  const buildDir = buildDirFor(request.cacheDir, request.arch, request.variant.name, srcDir);
   request.log(`source: ${tree.label}; series ${seriesState}${series !== null ? ` (${series.patches.length} patches)` : ''}; build in ${buildDir}`);
   return { tree, srcDir, buildDir, series, seriesState, fragments };
 }

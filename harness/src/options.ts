@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { architectures, type ArchRecord } from '../../vm/index.js';
 import { RbmapError } from './errors.js';
+import { variantNamed, type VariantRecord } from './variants.js';
 
 export type KvmMode = 'auto' | 'kvm' | 'tcg';
 
 /** Options shared by the commands that build and boot (run, shell, check). */
 export interface PipelineOptions {
   arch: ArchRecord;
+  variant: VariantRecord;
   kernelSrc?: string;
   applySeries: boolean;
   rootfs?: string;
@@ -27,6 +29,7 @@ export interface PipelineOptions {
 
 export const optionSpec = {
   arch: { type: 'string' as const, default: 'x86_64' },
+  variant: { type: 'string' as const, default: 'default' },
   'kernel-src': { type: 'string' as const },
   'no-patches': { type: 'boolean' as const, default: false },
   rootfs: { type: 'string' as const },
@@ -77,6 +80,7 @@ export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['val
   }
   const options: PipelineOptions = {
     arch,
+    variant: variantNamed(values.variant),
     applySeries: !values['no-patches'],
     extraFragments: values['config-fragment'].map((f) => resolve(f)),
     smp: positiveInt('smp', values.smp),

@@ -65,7 +65,7 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
       ...(request.kernelSrc !== undefined ? { kernelSrc: request.kernelSrc } : {}),
       applySeries: request.applySeries,
       extraFragments: request.extraFragments,
-      variant: 'default',
+      variant: request.variant,
       log: request.log,
     }),
   );

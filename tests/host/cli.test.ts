@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { ExitCode } from '../../harness/src/errors.js';
@@ -36,7 +37,7 @@ t.test('an unknown command or option is a usage error with a hint', async (t) =>
 });
 
 t.test('bad option values are refused before any work starts', async (t) => {
-  for (const args of [['--smp', '0'], ['--mem', '12'], ['--timeout', 'soon'], ['--kvm', 'maybe'], ['--arch', 'sparc'], ['--guest-mode', 'dance']]) {
+  for (const args of [['--smp', '0'], ['--mem', '12'], ['--timeout', 'soon'], ['--kvm', 'maybe'], ['--arch', 'sparc'], ['--guest-mode', 'dance'], ['--variant', 'fast']]) {
     const r = await rbmap('run', ...args);
     t.equal(r.exitCode, ExitCode.usage, `run ${args.join(' ')}`);
     t.match(r.stderr, /E_USAGE/, `run ${args.join(' ')} says why`);
@@ -51,7 +52,19 @@ t.test('pipelineOptions: defaults and conversions', async (t) => {
   t.equal(o.smp, 2);
   t.equal(o.memMb, 1024);
   t.equal(o.kvm, 'auto');
+  t.equal(o.variant.name, 'default');
+  t.same(o.variant.fragments, []);
   t.equal(o.filter, 'resize');
   t.same(o.extraFragments.map((f) => f.split('/').pop()), ['a.config', 'b.config']);
   t.ok(o.extraFragments.every((f) => f.startsWith('/')), 'fragment paths are made absolute');
+});
+
+t.test('--variant debug adds the debug fragment, whose checkers are the ones issue 7 needs', async (t) => {
+  const o = pipelineOptions(parseCommandLine(['run', '--variant', 'debug']).values);
+  t.equal(o.variant.name, 'debug');
+  t.same(o.variant.fragments.map((f) => f.split('/').pop()), ['debug.config']);
+  const text = await readFile(o.variant.fragments[0]!, 'utf8');
+  for (const option of ['CONFIG_KASAN=y', 'CONFIG_SLUB=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_PERF_EVENTS=y', 'CONFIG_DEBUG_ATOMIC_SLEEP=y', 'CONFIG_DEBUG_LIST=y']) {
+    t.match(text, new RegExp(`^${option}$`, 'm'), option);
+  }
 });

@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { RbmapError } from './errors.js';
+import { projectPaths } from './paths.js';
+
+/** A kernel build variant: its own fragments on top of the project's, its own build folder. */
+export interface VariantRecord {
+  readonly name: string;
+  readonly summary: string;
+  /** Fragments merged after the project's and the series' own. */
+  readonly fragments: readonly string[];
+}
+
+export const variants: Readonly<Record<string, VariantRecord>> = {
+  default: { name: 'default', summary: 'the minimal kernel the suite needs', fragments: [] },
+  debug: {
+    name: 'debug',
+    summary: 'KASAN, lockdep (PROVE_LOCKING) with perf events, DEBUG_ATOMIC_SLEEP, DEBUG_LIST',
+    fragments: [join(projectPaths.configFragments, 'debug.config')],
+  },
+};
+
+export function variantNamed(name: string): VariantRecord {
+  const variant = variants[name];
+  if (variant === undefined) {
+    throw new RbmapError('E_USAGE', `unknown --variant ${name}`, { hint: `known: ${Object.keys(variants).join(', ')}` });
+  }
+  return variant;
+}
