@@ -32,8 +32,11 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <linux/perf_event.h>
 
 #include <node_api.h>
 
@@ -740,6 +743,49 @@ static napi_value js_touch(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * perfCpuClockOpen(cpu) -> fd: a software CPU-clock counter bound to @cpu
+ * (pid -1), the kind of event whose context mutex is taken at CPU bring-up.
+ */
+static napi_value js_perf_cpu_clock_open(napi_env env, napi_callback_info info)
+{
+	struct perf_event_attr attr;
+	napi_value argv[1], result;
+	int cpu, fd;
+
+	if (!get_args(env, info, 1, 1, argv) || !arg_int(env, argv[0], "cpu", &cpu))
+		return NULL;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.disabled = 1;
+	fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpu, -1,
+			  PERF_FLAG_FD_CLOEXEC);
+	if (fd == -1)
+		return throw_errno(env, "perf_event_open", errno);
+	NAPI_TRY(env, napi_create_int32(env, fd, &result));
+	return result;
+}
+
+/*
+ * perfEventId(fd) -> bigint: PERF_EVENT_IOC_ID, which copies the ID to user
+ * memory with the event's context mutex held.
+ */
+static napi_value js_perf_event_id(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result;
+	uint64_t id = 0;
+	int fd;
+
+	if (!get_args(env, info, 1, 1, argv) || !arg_fd(env, argv[0], &fd))
+		return NULL;
+	if (ioctl(fd, PERF_EVENT_IOC_ID, &id) == -1)
+		return throw_errno(env, "ioctl(PERF_EVENT_IOC_ID)", errno);
+	NAPI_TRY(env, napi_create_bigint_uint64(env, id, &result));
+	return result;
+}
+
 /* pageSize() -> number */
 static napi_value js_page_size(napi_env env, napi_callback_info info)
 {
@@ -769,6 +815,7 @@ static const struct int_constant int_constants[] = {
 	CONSTANT(MAP_PRIVATE),
 	CONSTANT(MAP_FIXED),
 	CONSTANT(MADV_DONTNEED),
+	CONSTANT(MADV_DOFORK),
 	CONSTANT(MREMAP_MAYMOVE),
 	CONSTANT(POLLIN),
 	CONSTANT(POLLPRI),
@@ -817,6 +864,8 @@ NAPI_MODULE_INIT()
 		METHOD("forkProbe", js_fork_probe),
 		METHOD("touch", js_touch),
 		METHOD("pageSize", js_page_size),
+		METHOD("perfCpuClockOpen", js_perf_cpu_clock_open),
+		METHOD("perfEventId", js_perf_event_id),
 		{ "constants", NULL, NULL, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	napi_value constants = make_constants(env);

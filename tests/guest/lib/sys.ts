@@ -38,6 +38,7 @@ export interface SysConstants {
   readonly MAP_PRIVATE: number;
   readonly MAP_FIXED: number;
   readonly MADV_DONTNEED: number;
+  readonly MADV_DOFORK: number;
   readonly MREMAP_MAYMOVE: number;
   readonly POLLIN: number;
   readonly POLLPRI: number;
@@ -69,12 +70,14 @@ interface RawAddon {
   forkProbe(addr: bigint, length: number): boolean;
   touch(addr: bigint): number;
   pageSize(): number;
+  perfCpuClockOpen(cpu: number): number;
+  perfEventId(fd: number): bigint;
   constants: SysConstants;
 }
 
 const rawFunctions = [
   'mmap', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl',
-  'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize',
+  'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize', 'perfCpuClockOpen', 'perfEventId',
 ] as const;
 
 function isRawAddon(value: unknown): value is RawAddon {
@@ -189,4 +192,14 @@ export function touch(addr: bigint): number {
 
 export function pageSize(): number {
   return addon.pageSize();
+}
+
+/** perf_event_open(2) of a software CPU-clock counter on `cpu` (all tasks); the caller closes the fd. */
+export function perfCpuClockOpen(cpu: number): number {
+  return addon.perfCpuClockOpen(cpu);
+}
+
+/** ioctl(PERF_EVENT_IOC_ID): copies the event's ID to user memory under the event's context mutex. */
+export function perfEventId(fd: number): bigint {
+  return addon.perfEventId(fd);
 }
