@@ -1,0 +1,161 @@
+/**
+ * Child process: one worker of the seeded concurrency stress.
+ *
+ *   node stress-worker.js <seed> <ms> <worker>
+ *
+ * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
+ * with <seed> until <ms> have passed: map / unmap a CPU buffer (top level or its
+ * own instance), GET_READER_PAGE and read the page, UPDATE_META_PAGE, resize,
+ * snapshot, reset, markers, create and remove its instance. Each operation
+ * accepts only the results the series promises (a resize of a mapped buffer may
+ * fail with EBUSY, never with anything else). The same seed replays the same
+ * operations. Prints `done <json>` (counts per operation); on an unexpected
+ * result prints the seed, the failure and the last operations, and exits 1.
+ */
+import { existsSync } from 'node:fs';
+import { RingBufferMapping, hasCode } from '../lib/mapping.js';
+import * as sys from '../lib/sys.js';
+import {
+  MarkerWriter,
+  createInstance,
+  instance,
+  onlineCpus,
+  removeInstanceIfPresent,
+  resetBuffer,
+  setBufferSizeKb,
+  topLevel,
+  writeTraceFile,
+  type TraceArray,
+} from '../lib/tracefs.js';
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const [seedText, msText, workerText] = process.argv.slice(2);
+const seed = Number(seedText);
+const durationMs = Number(msText);
+const worker = Number(workerText);
+if (!Number.isInteger(seed) || !Number.isInteger(durationMs) || !Number.isInteger(worker)) {
+  process.stderr.write('usage: stress-worker.js <seed> <ms> <worker>\n');
+  process.exit(64);
+}
+
+const random = prng(seed);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const cpus = onlineCpus();
+sys.setAffinity(cpus[worker % cpus.length]!);
+
+const instanceName = `rbmap-stress-${worker}`;
+const history: string[] = [];
+const counts = new Map<string, number>();
+const mappings: RingBufferMapping[] = [];
+
+function expectOkOr(action: () => void, ...allowed: string[]): string {
+  try {
+    action();
+    return 'ok';
+  } catch (error) {
+    for (const code of allowed) if (hasCode(error, code)) return code;
+    throw error;
+  }
+}
+
+function arrayToUse(): TraceArray {
+  return existsSync(instance(instanceName).path) && random() < 0.5 ? instance(instanceName) : topLevel;
+}
+
+type Operation = () => string;
+
+const operations: Record<string, Operation> = {
+  map: () => {
+    if (mappings.length >= 4) return 'enough';
+    const array = arrayToUse();
+    const cpu = pick(cpus);
+    mappings.push(RingBufferMapping.open({ cpu, instance: array.name }));
+    return `${array.name ?? 'top'} cpu${cpu}`;
+  },
+  unmap: () => {
+    const ring = mappings.splice(Math.floor(random() * mappings.length), 1)[0];
+    ring?.close();
+    return ring === undefined ? 'none' : `cpu${ring.cpu}`;
+  },
+  takePage: () => {
+    const ring = mappings.length > 0 ? pick(mappings) : undefined;
+    if (ring === undefined) return 'none';
+    if (!ring.getReaderPage()) return 'EAGAIN';
+    const view = ring.readerPageView();
+    let sum = 0;
+    for (let at = 0; at < view.byteLength; at += 64) sum += view.getUint8(at);
+    return `page ${ring.meta().readerPage} (${sum})`;
+  },
+  updateMeta: () => {
+    const ring = mappings.length > 0 ? pick(mappings) : undefined;
+    if (ring === undefined) return 'none';
+    // Other workers swap pages of the same buffer meanwhile: only this call's result is checked.
+    return `entries ${ring.updateMeta().entries}`;
+  },
+  resize: () => {
+    const array = arrayToUse();
+    const kb = pick([8, 16, 32, 64]);
+    const cpu = random() < 0.5 ? pick(cpus) : undefined;
+    return expectOkOr(() => setBufferSizeKb(array, kb, cpu), 'EBUSY') + ` ${kb} KB${cpu === undefined ? '' : ` cpu${cpu}`}`;
+  },
+  snapshot: () => {
+    const array = arrayToUse();
+    const file = random() < 0.5 ? 'snapshot' : `per_cpu/cpu${pick(cpus)}/snapshot`;
+    return expectOkOr(() => writeTraceFile(array, file, pick(['1', '1', '0', '2'])), 'EBUSY', 'EINVAL') + ` ${file}`;
+  },
+  reset: () => {
+    resetBuffer(arrayToUse());
+    return 'ok';
+  },
+  markers: () => {
+    const writer = new MarkerWriter(topLevel);
+    let refused = 0;
+    try {
+      // trace_marker refuses a write with EBADF while a reset, resize or swap has recording off.
+      for (let i = 0; i < 50; i++) if (expectOkOr(() => writer.write(`stress-${worker}-${i}`), 'EBADF') !== 'ok') refused++;
+    } finally {
+      writer.close();
+    }
+    return `${50 - refused} written, ${refused} EBADF`;
+  },
+  instance: () => {
+    if (existsSync(instance(instanceName).path)) {
+      return expectOkOr(() => removeInstanceIfPresent(instanceName), 'EBUSY') + ' rmdir';
+    }
+    createInstance(instanceName);
+    return 'mkdir';
+  },
+};
+
+const names = Object.keys(operations);
+const deadline = Date.now() + durationMs;
+let step = 0;
+try {
+  while (Date.now() < deadline) {
+    const name = pick(names);
+    const result = operations[name]!();
+    history.push(`${step++} ${name}: ${result}`);
+    if (history.length > 20) history.shift();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  for (const ring of mappings.splice(0)) ring.close();
+  removeInstanceIfPresent(instanceName);
+  process.stdout.write(`done ${JSON.stringify({ worker, seed, steps: step, counts: Object.fromEntries(counts) })}\n`);
+} catch (error) {
+  process.stdout.write(
+    `failed worker ${worker} seed ${seed} at step ${step}: ${error instanceof Error ? error.message : String(error)}\n` +
+      `last operations:\n${history.join('\n')}\n`,
+  );
+  process.exit(1);
+}
