@@ -248,7 +248,7 @@ traceTest('lock order: perf CPU events, a resize, mmap and snapshots close no cy
 const FLOOD_LINE = /: tracing_mark_write: flood-(\d{8})$/;
 const LOST_LINE = /\[LOST \d+ EVENTS\]$/;
 
-traceTest('consumer lock: trace_pipe lines stay whole and in order while GET_READER_PAGE takes pages of the same CPU from another CPU under a marker flood', async ({ cleanup }) => {
+traceTest('consumer lock: trace_pipe lines stay whole and in order while GET_READER_PAGE takes pages of the same CPU from another CPU under a marker flood', async ({ t, cleanup }) => {
   const durationMs = 8000;
   smallCpu0Ring(2);
   const flood = new ChildHelper('contender', ['flood', '0', String(durationMs)]);
@@ -293,6 +293,7 @@ traceTest('consumer lock: trace_pipe lines stay whole and in order while GET_REA
   assert.equal(floodResult.code, 0, describeChild(floodResult));
   assert.equal(takerResult.code, 0, describeChild(takerResult));
   const takerCounts = JSON.parse(/done (.*)/.exec(takerResult.stdout)?.[1] ?? '{}') as { taken?: number };
+  t.diagnostic(`trace_pipe printed ${lines} flood lines while GET_READER_PAGE took ${takerCounts.taken ?? 0} pages`);
   assert.ok(lines > 100, `trace_pipe printed ${lines} flood lines`);
   assert.ok((takerCounts.taken ?? 0) > 10, `GET_READER_PAGE took ${takerCounts.taken ?? 0} pages`);
   assert.deepEqual(problems, [], `${lines} lines read, ${takerCounts.taken ?? 0} pages taken`);
