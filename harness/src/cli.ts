@@ -4,7 +4,7 @@ import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError } from './errors.js';
 import { createHackTree, exportHackTree } from './hack.js';
-import { parseCommandLine, pipelineOptions } from './options.js';
+import { parseCommandLine, pipelineOptions, positiveIntOption } from './options.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
 import { runPipeline, runShell, type GuestMode } from './run.js';
 
@@ -17,6 +17,9 @@ commands:
   run                  source → patch → config → build → rootfs → boot → results → report
   shell                boot the same kernel and rootfs with a shell on the console
   check                per patch: applies, checkpatch --strict, builds, new W=1 warnings
+  stress [--seconds N] [--seed S]
+                       the guest's seeded concurrency stress alone, N seconds (default 60);
+                       prints its seed; the same seed replays the same operations
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
@@ -27,7 +30,7 @@ options (run, shell, check):
   --arch NAME              architecture record from vm/ (default x86_64)
   --variant NAME           default, or debug: KASAN + lockdep (with perf events) + atomic-sleep
                            and list checks, in its own build folder
-options (run, shell):
+options (run, shell, stress):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
   --mem MB                 guest memory (default 1024)
@@ -38,6 +41,8 @@ options (run, shell):
   --test-timeout S         per guest test limit (default 120)
   --filter PATTERN         run only guest tests whose name matches (node --test-name-pattern)
   --keep-going             run: keep running guest test files after one fails
+  --stress-seconds N       run: how long the stress test runs (default 10)
+  --seed S                 run, stress: the stress test's seed (default: drawn and printed)
                            check: keep applying/building the next patches after a failure
   --out DIR                run folder (default .rbmap/runs/<time>)
   --guest-mode MODE        test (default); hang: a guest that never finishes (proves the
@@ -78,6 +83,25 @@ async function main(argv: string[]): Promise<number> {
         throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test, hang or crash`, { hint: 'rbmap --help' });
       }
       return runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log });
+    }
+    case 'stress': {
+      // The guest's seeded stress test alone, for as long as asked; its seed is printed.
+      const seconds = positiveIntOption('seconds', values.seconds);
+      const stressSeed = options.stressSeed ?? Math.floor(Math.random() * 1_000_000_000);
+      log(`stress: ${seconds} s, seed ${stressSeed} (replay with --seed ${stressSeed})`);
+      return runPipeline({
+        ...options,
+        filter: '^stress:',
+        stressSeconds: seconds,
+        stressSeed,
+        testTimeoutS: Math.max(options.testTimeoutS, seconds + 120),
+        timeoutS: Math.max(options.timeoutS, seconds + 600),
+        watchdogS: Math.max(options.watchdogS, seconds + 120),
+        cacheDir,
+        runsDir: runsRoot(),
+        guestMode: 'test',
+        log,
+      });
     }
     case 'shell':
       return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });

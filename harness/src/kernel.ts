@@ -107,6 +107,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
   fragments.push(...request.variant.fragments, ...request.extraFragments);
   const buildDir = buildDirFor(request.cacheDir, request.arch, request.variant.name, srcDir);
   request.log(`source: ${tree.label}; series ${seriesState}${series !== null ? ` (${series.patches.length} patches)` : ''}; build in ${buildDir}`);
+  request.log(`variant: ${request.variant.name} (${request.variant.summary})`);
   return { tree, srcDir, buildDir, series, seriesState, fragments };
 }
 

@@ -22,6 +22,10 @@ export interface PipelineOptions {
   testTimeoutS: number;
   filter?: string;
   keepGoing: boolean;
+  /** How long the seeded stress test runs in the guest. */
+  stressSeconds: number;
+  /** Its seed; drawn at random (and printed) when absent. */
+  stressSeed?: number;
   kvm: KvmMode;
   out?: string;
   verbose: boolean;
@@ -42,6 +46,9 @@ export const optionSpec = {
   'test-timeout': { type: 'string' as const, default: '120' },
   filter: { type: 'string' as const },
   'keep-going': { type: 'boolean' as const, default: false },
+  'stress-seconds': { type: 'string' as const, default: '10' },
+  seconds: { type: 'string' as const, default: '60' },
+  seed: { type: 'string' as const },
   kvm: { type: 'string' as const, default: 'auto' },
   out: { type: 'string' as const },
   verbose: { type: 'boolean' as const, short: 'v', default: false },
@@ -62,7 +69,7 @@ export function parseCommandLine(argv: string[]) {
   }
 }
 
-function positiveInt(name: string, text: string, min = 1): number {
+export function positiveIntOption(name: string, text: string, min = 1): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) {
     throw new RbmapError('E_USAGE', `--${name} ${text}: expected a whole number ≥ ${min}`, { hint: 'rbmap --help' });
@@ -83,19 +90,21 @@ export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['val
     variant: variantNamed(values.variant),
     applySeries: !values['no-patches'],
     extraFragments: values['config-fragment'].map((f) => resolve(f)),
-    smp: positiveInt('smp', values.smp),
-    memMb: positiveInt('mem', values.mem, 256),
-    timeoutS: positiveInt('timeout', values.timeout),
-    bootTimeoutS: positiveInt('boot-timeout', values['boot-timeout']),
-    watchdogS: positiveInt('watchdog', values.watchdog),
-    testTimeoutS: positiveInt('test-timeout', values['test-timeout']),
+    smp: positiveIntOption('smp', values.smp),
+    memMb: positiveIntOption('mem', values.mem, 256),
+    timeoutS: positiveIntOption('timeout', values.timeout),
+    bootTimeoutS: positiveIntOption('boot-timeout', values['boot-timeout']),
+    watchdogS: positiveIntOption('watchdog', values.watchdog),
+    testTimeoutS: positiveIntOption('test-timeout', values['test-timeout']),
     keepGoing: values['keep-going'],
+    stressSeconds: positiveIntOption('stress-seconds', values['stress-seconds']),
     kvm: values.kvm,
     verbose: values.verbose,
   };
   if (values['kernel-src'] !== undefined) options.kernelSrc = resolve(values['kernel-src']);
   if (values.rootfs !== undefined) options.rootfs = resolve(values.rootfs);
   if (values.filter !== undefined) options.filter = values.filter;
+  if (values.seed !== undefined) options.stressSeed = positiveIntOption('seed', values.seed, 0);
   if (values.out !== undefined) options.out = resolve(values.out);
   return options;
 }

@@ -100,6 +100,8 @@ function guestCommandLine(request: RunRequest): string[] {
   const words = [`rbmap.mode=${request.guestMode}`, `rbmap.test_timeout=${request.testTimeoutS}`];
   if (request.filter !== undefined) words.push(`rbmap.filter=${Buffer.from(request.filter, 'utf8').toString('hex')}`);
   if (request.keepGoing) words.push('rbmap.keep_going=1');
+  words.push(`rbmap.stress_seconds=${request.stressSeconds}`);
+  if (request.stressSeed !== undefined) words.push(`rbmap.stress_seed=${request.stressSeed}`);
   return words;
 }
 

@@ -14,7 +14,7 @@ export const variants: Readonly<Record<string, VariantRecord>> = {
   default: { name: 'default', summary: 'the minimal kernel the suite needs', fragments: [] },
   debug: {
     name: 'debug',
-    summary: 'KASAN, lockdep (PROVE_LOCKING) with perf events, DEBUG_ATOMIC_SLEEP, DEBUG_LIST',
+    summary: 'KASAN, lockdep and RCU checks with perf events, DEBUG_VM, DEBUG_PAGEALLOC, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, fault injection',
     fragments: [join(projectPaths.configFragments, 'debug.config')],
   },
 };

@@ -8,12 +8,12 @@
  * in order and once.
  */
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { MappedConsumer } from './lib/consumer.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from './lib/mapping.js';
 import { metaInconsistencies } from './lib/meta.js';
 import * as sys from './lib/sys.js';
-import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, smallCpu0Ring, traceTest } from './lib/testing.js';
+import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
 import {
   availableClocks,
   createInstance,
@@ -104,20 +104,7 @@ traceTest('coexist: trace_pipe reads the markers of a mapped buffer and keeps th
   const markers = numberedMarkers('coexist-pipe', 250);
   writeMarkers(topLevel, markers);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const fd = cleanup.fd(openSync(tracePath(topLevel, 'trace_pipe'), sys.constants.O_RDONLY | sys.constants.O_NONBLOCK));
-  let text = '';
-  const chunk = Buffer.alloc(65536);
-  for (;;) {
-    let bytes: number;
-    try {
-      bytes = readSync(fd, chunk, 0, chunk.length, null);
-    } catch (error) {
-      if (hasCode(error, 'EAGAIN')) break;
-      throw error;
-    }
-    if (bytes === 0) break;
-    text += chunk.subarray(0, bytes).toString('utf8');
-  }
+  const text = readTextUntilEmpty(tracePath(topLevel, 'trace_pipe'));
   const seen = [...text.matchAll(/: (coexist-pipe-\d{6})$/gm)].map((match) => match[1]);
   assert.deepEqual(seen, markers, 'trace_pipe shows every marker once, in order');
   assert.equal(ring.getReaderPage(), false, 'trace_pipe consumed them: GET_READER_PAGE says EAGAIN');

@@ -5,7 +5,8 @@
  * debug variant), and GET_READER_PAGE racing a trace_pipe reader.
  */
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readFileSync, readSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { test } from 'node:test';
+import { closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { MappedConsumer } from './lib/consumer.js';
 import { decodePage, markerText, readPageHeader } from './lib/decoder.js';
 import {
@@ -16,11 +17,26 @@ import {
   openTracePipeRaw,
 } from './lib/mapping.js';
 import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, describeChild, formats, markersOf, markersOfRawPages, readAllPages, smallCpu0Ring, traceTest } from './lib/testing.js';
+import {
+  ChildHelper,
+  assertErrno,
+  describeChild,
+  formats,
+  markersOf,
+  markersOfRawPages,
+  readAllPages,
+  readTextUntilEmpty,
+  runHelper,
+  sleepMs,
+  smallCpu0Ring,
+  traceTest,
+} from './lib/testing.js';
 import {
   MarkerWriter,
   createInstance,
+  kbForRingPages,
   numberedMarkers,
+  onlineCpus,
   perCpuPath,
   readTraceFile,
   setBufferSizeKb,
@@ -29,10 +45,6 @@ import {
   writeMarkers,
   writeTraceFile,
 } from './lib/tracefs.js';
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /**
  * Fill `megabytes` of tmpfs with a non-zero pattern and delete it: the page
@@ -140,34 +152,12 @@ function stampOf(reader: StampReader, text: string): bigint {
       closeSync(fd);
     }
   }
-  const lines = reader === 'trace' ? readTraceFile(topLevel, 'trace') : readNonBlocking(perCpuPath(topLevel, 0, 'trace_pipe'));
+  const lines = reader === 'trace' ? readTraceFile(topLevel, 'trace') : readTextUntilEmpty(perCpuPath(topLevel, 0, 'trace_pipe'));
   for (const line of lines.split('\n')) {
     const match = /\s(\d+)\.(\d{6}): [^:]+: (\S+)$/.exec(line);
     if (match !== null && match[3] === text) return (BigInt(match[1]!) * 1_000_000n + BigInt(match[2]!)) * 1000n;
   }
   throw new Error(`${reader} did not show ${text}:\n${lines}`);
-}
-
-function readNonBlocking(path: string): string {
-  const fd = openSync(path, sys.constants.O_RDONLY | sys.constants.O_NONBLOCK);
-  const chunks: Buffer[] = [];
-  try {
-    for (;;) {
-      const chunk = Buffer.alloc(65536);
-      let bytes: number;
-      try {
-        bytes = readSync(fd, chunk, 0, chunk.length, null);
-      } catch (error) {
-        if (hasCode(error, 'EAGAIN')) break;
-        throw error;
-      }
-      if (bytes === 0) break;
-      chunks.push(chunk.subarray(0, bytes));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 traceTest('read stamps: after GET_READER_PAGE consumed events spanning 1 s, the next event on the same page keeps its own time in trace, read() and trace_pipe', ({ cleanup }) => {
@@ -302,27 +292,44 @@ traceTest('consumer lock: trace_pipe lines stay whole and in order while GET_REA
 // ---------------------------------------------------------------------------
 // Seeded concurrency stress
 
-const STRESS_WORKERS = 3;
-const STRESS_MS = 10_000;
+/** A `rbmap.KEY=value` word of the kernel command line (rbmap run --stress-seconds, --seed). */
+function commandLineValue(key: string): string | undefined {
+  const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
+  return word?.slice(`rbmap.${key}=`.length);
+}
 
-traceTest('stress: seeded workers map, take pages, resize, snapshot, reset and churn instances at once, and see only promised results', async ({ t, cleanup }) => {
-  const seed = Date.now() % 1_000_000_000;
-  t.diagnostic(`stress seed ${seed}; replay one worker in rbmap shell: node /opt/rbmap/guest/helpers/stress-worker.js <seed + worker> ${STRESS_MS} <worker>`);
-  cleanup.snapshot(topLevel);
-  const workers = Array.from({ length: STRESS_WORKERS }, (_, worker) => {
-    cleanup.instance(`rbmap-stress-${worker}`);
-    const child = new ChildHelper('stress-worker', [String(seed + worker), String(STRESS_MS), String(worker)]);
-    cleanup.add(`stop stress worker ${worker}`, () => child.kill());
-    return child;
-  });
-  const results = await Promise.all(workers.map((child) => child.result(STRESS_MS + 60_000)));
-  const failures = results.filter((result) => result.code !== 0).map(describeChild);
-  assert.deepEqual(failures, [], `stress seed ${seed}`);
-  const steps = results.map((result) => (JSON.parse(/done (.*)/.exec(result.stdout)?.[1] ?? '{}') as { steps?: number }).steps ?? 0);
-  assert.ok(steps.every((n) => n > 20), `every worker ran (steps: ${steps.join(', ')})`);
-  // Every mapping is gone: the whole buffer resizes again.
-  setBufferSizeKb(topLevel, 64);
-});
+const STRESS_WORKERS = 3;
+const stressSeconds = Number(commandLineValue('stress_seconds') ?? '10');
+const stressSeed = Number(commandLineValue('stress_seed') ?? String(Date.now() % 1_000_000_000));
+
+traceTest(
+  'stress: seeded workers map, split, fork, take pages, resize, snapshot, reset, change clocks, hotplug a CPU and churn instances at once, and see only promised results',
+  async ({ t, cleanup }) => {
+    t.diagnostic(`stress ${stressSeconds} s, seed ${stressSeed}; replay: rbmap stress --seconds ${stressSeconds} --seed ${stressSeed}`);
+    cleanup.snapshot(topLevel);
+    const percent = readTraceFile(topLevel, 'buffer_percent');
+    cleanup.add('restore buffer_percent', () => writeTraceFile(topLevel, 'buffer_percent', percent));
+    const cpu1 = '/sys/devices/system/cpu/cpu1/online';
+    cleanup.add('cpu1 back online', () => {
+      if (existsSync(cpu1) && readFileSync(cpu1, 'utf8').trim() === '0') writeFileSync(cpu1, '1');
+    });
+    const workers = Array.from({ length: STRESS_WORKERS }, (_, worker) => {
+      cleanup.instance(`rbmap-stress-${worker}`);
+      const child = new ChildHelper('stress-worker', [String(stressSeed + worker), String(stressSeconds * 1000), String(worker)]);
+      cleanup.add(`stop stress worker ${worker}`, () => child.kill());
+      return child;
+    });
+    const results = await Promise.all(workers.map((child) => child.result(stressSeconds * 1000 + 60_000)));
+    const failures = results.filter((result) => result.code !== 0).map(describeChild);
+    assert.deepEqual(failures, [], `stress seed ${stressSeed}`);
+    const done = results.map((result) => JSON.parse(/done (.*)/.exec(result.stdout)?.[1] ?? '{}') as { steps?: number; counts?: Record<string, number> });
+    t.diagnostic(`stress steps per worker: ${done.map((d) => d.steps ?? 0).join(', ')}; operations: ${JSON.stringify(done.map((d) => d.counts ?? {}))}`);
+    assert.ok(done.every((d) => (d.steps ?? 0) > 20), `every worker ran (steps: ${done.map((d) => d.steps ?? 0).join(', ')})`);
+    // Every mapping is gone: the whole buffer resizes again.
+    setBufferSizeKb(topLevel, 64);
+  },
+  { timeout: stressSeconds * 1000 + 120_000 },
+);
 
 // ---------------------------------------------------------------------------
 // Hostile use of the mapping
@@ -337,4 +344,107 @@ traceTest('hostile: madvise(MADV_DOFORK) lets a child inherit the mapping; its e
   assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), numberedMarkers('dofork', 100));
   ring.close();
   setBufferSizeKb(topLevel, 64, 0);
+});
+
+traceTest('hostile: a one-page mapping at page offset 2^40 SIGBUSes on access, or is refused', async () => {
+  smallCpu0Ring(8);
+  const result = await runHelper('touch-beyond', ['huge', '0']);
+  if (result.code === 3) assert.match(result.stdout, /refused E(INVAL|OVERFLOW|NXIO|FAULT)/, describeChild(result));
+  else assert.equal(result.signal, 'SIGBUS', describeChild(result));
+});
+
+traceTest('hostile: MADV_DODUMP on the mapping, a CPU that does not exist, and another fd closed meanwhile', ({ cleanup }) => {
+  smallCpu0Ring(8);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const { MADV_DODUMP } = sys.constants;
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  // VM_DONTEXPAND makes the VMA special: it stays out of core dumps.
+  assertErrno(() => sys.madvise(ring.mapping.addr, ring.mapping.length, MADV_DODUMP), 'EINVAL', 'MADV_DODUMP');
+  const absent = Math.max(...onlineCpus()) + 64;
+  assertErrno(() => openTracePipeRaw({ cpu: absent }), 'ENOENT', `trace_pipe_raw of cpu${absent}`);
+  closeSync(openTracePipeRaw({ cpu: 0 }));
+  writeMarkers(topLevel, numberedMarkers('other-closed', 20));
+  assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), numberedMarkers('other-closed', 20), 'the mapped fd still consumes');
+});
+
+test('compat: a 32-bit process reaches both ioctls through compat_ioctl', { skip: 'needs a 32-bit binary and CONFIG_IA32_EMULATION in the guest; the rootfs has only the 64-bit Node.js' }, () => {});
+
+// ---------------------------------------------------------------------------
+// Allocation failure (debug variant: fault injection)
+
+const FAIL_PAGE_ALLOC = '/sys/kernel/debug/fail_page_alloc';
+
+/** Set fail_page_alloc knobs; returns a function that puts the old values back. */
+function setFaultKnobs(knobs: Readonly<Record<string, string>>): () => void {
+  const old = Object.keys(knobs).map((name) => [name, readFileSync(`${FAIL_PAGE_ALLOC}/${name}`, 'utf8').trim()] as const);
+  for (const [name, value] of Object.entries(knobs)) writeFileSync(`${FAIL_PAGE_ALLOC}/${name}`, value);
+  return () => {
+    for (const [name, value] of old) writeFileSync(`${FAIL_PAGE_ALLOC}/${name}`, value);
+  };
+}
+
+/** Kernel log records written from now on (/dev/kmsg, read to its end first). */
+function kernelLogFromNow(): () => string {
+  const fd = openSync('/dev/kmsg', sys.constants.O_RDONLY | sys.constants.O_NONBLOCK);
+  const record = Buffer.alloc(8192);
+  const drain = (): string => {
+    let text = '';
+    for (;;) {
+      try {
+        text += record.toString('utf8', 0, readSync(fd, record, 0, record.length, null));
+      } catch (error) {
+        if (hasCode(error, 'EAGAIN')) return text;
+        if (hasCode(error, 'EPIPE')) continue; // records overwritten meanwhile
+        throw error;
+      }
+    }
+  };
+  drain();
+  return () => {
+    try {
+      return drain();
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+traceTest('allocation failure: mmap fails with ENOMEM when ring_buffer_map() cannot allocate, leaks no count, and the next mapping works', ({ t, cleanup }) => {
+  if (!existsSync(FAIL_PAGE_ALLOC)) {
+    t.skip('needs fault injection (fail_page_alloc in debugfs): run with --variant debug');
+    return;
+  }
+  smallCpu0Ring(8);
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  const { PROT_READ, MAP_SHARED } = sys.constants;
+  const pageSize = sys.pageSize();
+  cleanup.add('fail_page_alloc knobs', setFaultKnobs({
+    'task-filter': 'Y',
+    'ignore-gfp-wait': 'N',
+    'ignore-gfp-highmem': 'N',
+    'min-order': '0',
+    probability: '100',
+    interval: '1',
+    space: '0',
+    verbose: '2',
+    times: '1',
+  }));
+  const kernelLog = kernelLogFromNow();
+  writeFileSync('/proc/thread-self/make-it-fail', '1');
+  try {
+    assertErrno(() => sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, 0), 'ENOMEM', 'mmap with the first page allocation failing');
+  } finally {
+    writeFileSync('/proc/thread-self/make-it-fail', '0');
+  }
+  const log = kernelLog();
+  assert.match(log, /FAULT_INJECTION: forcing a failure/, 'the failure was injected');
+  assert.match(log, /ring_buffer_map/, `the injected failure was in ring_buffer_map():\n${log.slice(0, 3000)}`);
+  // No count was left behind: the file, the buffer and the trace array are unmapped.
+  assertErrno(() => sys.ioctl(fd, TRACE_MMAP_IOCTL_UPDATE_META_PAGE), 'ENODEV', 'UPDATE_META_PAGE after the failed mmap');
+  setBufferSizeKb(topLevel, kbForRingPages(10), 0);
+  cleanup.snapshot(topLevel);
+  writeTraceFile(topLevel, 'per_cpu/cpu0/snapshot', '1');
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));
+  writeMarkers(topLevel, numberedMarkers('after-enomem', 30));
+  assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), numberedMarkers('after-enomem', 30));
 });

@@ -16,7 +16,7 @@ async function rbmap(...args: string[]) {
 t.test('--help lists every command and the exit codes, and exits 0', async (t) => {
   const r = await rbmap('--help');
   t.equal(r.exitCode, ExitCode.pass);
-  for (const command of ['doctor', 'run', 'shell', 'check', 'hack', 'export']) t.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  for (const command of ['doctor', 'run', 'stress', 'shell', 'check', 'hack', 'export']) t.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
   t.match(r.stdout, /exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error/);
 });
 
@@ -37,7 +37,7 @@ t.test('an unknown command or option is a usage error with a hint', async (t) =>
 });
 
 t.test('bad option values are refused before any work starts', async (t) => {
-  for (const args of [['--smp', '0'], ['--mem', '12'], ['--timeout', 'soon'], ['--kvm', 'maybe'], ['--arch', 'sparc'], ['--guest-mode', 'dance'], ['--variant', 'fast']]) {
+  for (const args of [['--smp', '0'], ['--mem', '12'], ['--timeout', 'soon'], ['--kvm', 'maybe'], ['--arch', 'sparc'], ['--guest-mode', 'dance'], ['--variant', 'fast'], ['--stress-seconds', '0'], ['--seed', 'lucky']]) {
     const r = await rbmap('run', ...args);
     t.equal(r.exitCode, ExitCode.usage, `run ${args.join(' ')}`);
     t.match(r.stderr, /E_USAGE/, `run ${args.join(' ')} says why`);
@@ -53,6 +53,8 @@ t.test('pipelineOptions: defaults and conversions', async (t) => {
   t.equal(o.memMb, 1024);
   t.equal(o.kvm, 'auto');
   t.equal(o.variant.name, 'default');
+  t.equal(o.stressSeconds, 10);
+  t.equal(o.stressSeed, undefined);
   t.same(o.variant.fragments, []);
   t.equal(o.filter, 'resize');
   t.same(o.extraFragments.map((f) => f.split('/').pop()), ['a.config', 'b.config']);
@@ -67,4 +69,11 @@ t.test('--variant debug adds the debug fragment, whose checkers are the ones iss
   for (const option of ['CONFIG_KASAN=y', 'CONFIG_SLUB=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_PERF_EVENTS=y', 'CONFIG_DEBUG_ATOMIC_SLEEP=y', 'CONFIG_DEBUG_LIST=y']) {
     t.match(text, new RegExp(`^${option}$`, 'm'), option);
   }
+});
+
+t.test('stress: --seconds must be a whole number, and --seed is passed on', async (t) => {
+  const bad = await rbmap('stress', '--seconds', 'long');
+  t.equal(bad.exitCode, ExitCode.usage);
+  t.match(bad.stderr, /--seconds long: expected a whole number/);
+  t.equal(pipelineOptions(parseCommandLine(['stress', '--seed', '0']).values).stressSeed, 0, 'seed 0 is a seed');
 });

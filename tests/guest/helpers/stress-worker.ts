@@ -5,15 +5,19 @@
  *
  * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
  * with <seed> until <ms> have passed: map / unmap a CPU buffer (top level or its
- * own instance), GET_READER_PAGE and read the page, UPDATE_META_PAGE, resize,
- * snapshot, reset, markers, create and remove its instance. Each operation
- * accepts only the results the series promises (a resize of a mapped buffer may
- * fail with EBUSY, never with anything else). The same seed replays the same
- * operations. Prints `done <json>` (counts per operation); on an unexpected
- * result prints the seed, the failure and the last operations, and exits 1.
+ * own instance), GET_READER_PAGE then check the meta page and read the page,
+ * UPDATE_META_PAGE, VMA splits (partial munmap, mprotect), MADV_DONTNEED,
+ * MADV_DOFORK + fork, resize, snapshot, reset, trace_clock, buffer_percent,
+ * tracing_on, markers, create and remove its instance, and (worker 0) CPU 1
+ * offline and online. Each operation accepts only the results the series
+ * promises (a resize of a mapped buffer may fail with EBUSY, never with anything
+ * else). The same seed replays the same operations. Prints `done <json>` (counts
+ * per operation); on an unexpected result prints the seed, the failure and the
+ * last operations, and exits 1.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { RingBufferMapping, hasCode } from '../lib/mapping.js';
+import { metaInconsistencies, readMetaPage, type MetaPage } from '../lib/meta.js';
 import * as sys from '../lib/sys.js';
 import {
   MarkerWriter,
@@ -23,6 +27,8 @@ import {
   removeInstanceIfPresent,
   resetBuffer,
   setBufferSizeKb,
+  setClock,
+  setTracingOn,
   topLevel,
   writeTraceFile,
   type TraceArray,
@@ -73,6 +79,37 @@ function arrayToUse(): TraceArray {
   return existsSync(instance(instanceName).path) && random() < 0.5 ? instance(instanceName) : topLevel;
 }
 
+/**
+ * The meta page as two equal reads in a row (other workers and readers swap
+ * pages of the same buffer meanwhile); null if it never held still.
+ */
+function stableMeta(ring: RingBufferMapping): MetaPage | null {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
+    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
+    if (first.equals(second)) return readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength));
+  }
+  return null;
+}
+
+/** Map a CPU buffer, do something to its VMA, unmap all of it. */
+function withFreshMapping(what: (ring: RingBufferMapping) => string): string {
+  const array = arrayToUse();
+  const ring = RingBufferMapping.open({ cpu: pick(cpus), instance: array.name });
+  try {
+    return what(ring);
+  } finally {
+    ring.close();
+  }
+}
+
+const cpuHotplugPath = '/sys/devices/system/cpu/cpu1/online';
+const canHotplug = worker === 0 && cpus.includes(1) && existsSync(cpuHotplugPath);
+
+function setCpu1Online(online: boolean): void {
+  writeFileSync(cpuHotplugPath, online ? '1' : '0');
+}
+
 type Operation = () => string;
 
 const operations: Record<string, Operation> = {
@@ -92,6 +129,9 @@ const operations: Record<string, Operation> = {
     const ring = mappings.length > 0 ? pick(mappings) : undefined;
     if (ring === undefined) return 'none';
     if (!ring.getReaderPage()) return 'EAGAIN';
+    const meta = stableMeta(ring);
+    const problems = meta === null ? [] : metaInconsistencies(meta);
+    if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
     const view = ring.readerPageView();
     let sum = 0;
     for (let at = 0; at < view.byteLength; at += 64) sum += view.getUint8(at);
@@ -113,6 +153,56 @@ const operations: Record<string, Operation> = {
     const array = arrayToUse();
     const file = random() < 0.5 ? 'snapshot' : `per_cpu/cpu${pick(cpus)}/snapshot`;
     return expectOkOr(() => writeTraceFile(array, file, pick(['1', '1', '0', '2'])), 'EBUSY', 'EINVAL') + ` ${file}`;
+  },
+  split: () =>
+    withFreshMapping((ring) => {
+      // Unmap one page in the middle: three VMAs' worth of counts, then the rest.
+      const { addr, length } = ring.mapping;
+      const page = BigInt(ring.pageSize);
+      sys.munmapRange(addr + 2n * page, ring.pageSize);
+      sys.munmapRange(addr, 2 * ring.pageSize);
+      sys.munmapRange(addr + 3n * page, length - 3 * ring.pageSize);
+      ring.forgetUnmappedRange();
+      return 'ok';
+    }),
+  mprotect: () =>
+    withFreshMapping((ring) => {
+      sys.mprotect(ring.mapping.addr + BigInt(ring.pageSize), ring.pageSize, sys.constants.PROT_NONE);
+      return 'ok';
+    }),
+  dontneed: () =>
+    withFreshMapping((ring) => {
+      const before = ring.meta().nrDataPages;
+      sys.madvise(ring.mapping.addr, ring.mapping.length, sys.constants.MADV_DONTNEED);
+      if (ring.meta().nrDataPages !== before) throw new Error('nr_data_pages changed across MADV_DONTNEED');
+      return 'ok';
+    }),
+  dofork: () =>
+    withFreshMapping((ring) => {
+      sys.madvise(ring.mapping.addr, ring.mapping.length, sys.constants.MADV_DOFORK);
+      if (!sys.forkProbe(ring.mapping.addr, ring.mapping.length)) throw new Error('a MADV_DOFORK child did not inherit the mapping');
+      return 'ok';
+    }),
+  clock: () => {
+    const clock = pick(['local', 'global', 'mono']);
+    setClock(arrayToUse(), clock);
+    return clock;
+  },
+  percent: () => {
+    const percent = pick([0, 1, 50, 100]);
+    writeTraceFile(arrayToUse(), 'buffer_percent', `${percent}\n`);
+    return String(percent);
+  },
+  tracingOn: () => {
+    const on = random() < 0.7;
+    setTracingOn(arrayToUse(), on);
+    return on ? 'on' : 'off';
+  },
+  hotplug: () => {
+    if (!canHotplug) return 'not this worker';
+    setCpu1Online(false);
+    setCpu1Online(true);
+    return 'cpu1 off and on';
   },
   reset: () => {
     resetBuffer(arrayToUse());
@@ -151,6 +241,7 @@ try {
   }
   for (const ring of mappings.splice(0)) ring.close();
   removeInstanceIfPresent(instanceName);
+  setTracingOn(topLevel, true);
   process.stdout.write(`done ${JSON.stringify({ worker, seed, steps: step, counts: Object.fromEntries(counts) })}\n`);
 } catch (error) {
   process.stdout.write(

@@ -6,6 +6,7 @@
  *   node touch-beyond.js <mode> <cpu>
  *     length   map meta + all pages + 1 extra page, touch the extra page
  *     offset   map one page at page offset (last ID + 2), touch it
+ *     huge     map one page at page offset 2^40 (far past any ring), touch it
  *     mremap   map meta + all pages, mremap it one page larger, touch the new page
  *
  * Exit codes: 0 = the byte was read (no SIGBUS: a failure), 3 = the kernel refused
@@ -53,11 +54,12 @@ if (mode === 'length') {
   sys.touch(mapping.addr + BigInt((validPages - 1) * pageSize));
   process.stdout.write('touching\n');
   readByte(mapping.addr + BigInt(validPages * pageSize));
-} else if (mode === 'offset') {
+} else if (mode === 'offset' || mode === 'huge') {
   const fd = openTracePipeRaw({ cpu });
+  const offsetPages = mode === 'offset' ? validPages : 2 ** 40;
   let mapping: sys.Mapping;
   try {
-    mapping = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, validPages * pageSize);
+    mapping = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, offsetPages * pageSize);
   } catch (error) {
     refused(error);
   }

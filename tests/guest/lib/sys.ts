@@ -39,6 +39,7 @@ export interface SysConstants {
   readonly MAP_FIXED: number;
   readonly MADV_DONTNEED: number;
   readonly MADV_DOFORK: number;
+  readonly MADV_DODUMP: number;
   readonly MREMAP_MAYMOVE: number;
   readonly POLLIN: number;
   readonly POLLPRI: number;

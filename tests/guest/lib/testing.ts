@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { closeSync, existsSync, mkdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodePage, markerText, type DecodedEvent } from './decoder.js';
@@ -35,7 +35,8 @@ const LOCK_DIR = '/tmp/rbmap-tracefs.lock';
 const LOCK_OWNER = `${LOCK_DIR}/pid`;
 let lockHeld = false;
 
-function sleepMs(ms: number): void {
+/** Block the thread for `ms` (the guest tests are synchronous where timing matters). */
+export function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
@@ -244,6 +245,29 @@ export function readAllPages(fd: number, maxPages = 4096): Buffer {
     chunks.push(page.subarray(0, bytes));
   }
   return Buffer.concat(chunks);
+}
+
+/** Open `path` non-blocking and read text until EAGAIN or end of file (e.g. a trace_pipe). */
+export function readTextUntilEmpty(path: string): string {
+  const fd = openSync(path, sys.constants.O_RDONLY | sys.constants.O_NONBLOCK);
+  const chunks: Buffer[] = [];
+  try {
+    for (;;) {
+      const chunk = Buffer.alloc(65536);
+      let bytes: number;
+      try {
+        bytes = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        if (hasCode(error, 'EAGAIN')) break;
+        throw error;
+      }
+      if (bytes === 0) break;
+      chunks.push(chunk.subarray(0, bytes));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Bytes of a view, copied (for before/after comparisons). */
