@@ -322,8 +322,13 @@ traceTest(
     const results = await Promise.all(workers.map((child) => child.result(stressSeconds * 1000 + 60_000)));
     const failures = results.filter((result) => result.code !== 0).map(describeChild);
     assert.deepEqual(failures, [], `stress seed ${stressSeed}`);
-    const done = results.map((result) => JSON.parse(/done (.*)/.exec(result.stdout)?.[1] ?? '{}') as { steps?: number; counts?: Record<string, number> });
-    t.diagnostic(`stress steps per worker: ${done.map((d) => d.steps ?? 0).join(', ')}; operations: ${JSON.stringify(done.map((d) => d.counts ?? {}))}`);
+    const done = results.map(
+      (result) => JSON.parse(/done (.*)/.exec(result.stdout)?.[1] ?? '{}') as { steps?: number; markersChecked?: number; counts?: Record<string, number> },
+    );
+    t.diagnostic(
+      `stress steps per worker: ${done.map((d) => d.steps ?? 0).join(', ')}; markers checked whole in read() and trace_pipe copies: ` +
+        `${done.map((d) => d.markersChecked ?? 0).join(', ')}; operations: ${JSON.stringify(done.map((d) => d.counts ?? {}))}`,
+    );
     assert.ok(done.every((d) => (d.steps ?? 0) > 20), `every worker ran (steps: ${done.map((d) => d.steps ?? 0).join(', ')})`);
     // Every mapping is gone: the whole buffer resizes again.
     setBufferSizeKb(topLevel, 64);

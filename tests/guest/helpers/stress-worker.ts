@@ -8,15 +8,19 @@
  * own instance), GET_READER_PAGE then check the meta page and read the page,
  * UPDATE_META_PAGE, VMA splits (partial munmap, mprotect), MADV_DONTNEED,
  * MADV_DOFORK + fork, resize, snapshot, reset, trace_clock, buffer_percent,
- * tracing_on, markers, create and remove its instance, and (worker 0) CPU 1
- * offline and online. Each operation accepts only the results the series
+ * tracing_on, markers with a checksum, read() and trace_pipe consumers that
+ * check every marker's checksum, create and remove its instance, and (worker 0)
+ * CPU 1 offline and online. Each operation accepts only the results the series
  * promises (a resize of a mapped buffer may fail with EBUSY, never with anything
  * else). The same seed replays the same operations. Prints `done <json>` (counts
  * per operation); on an unexpected result prints the seed, the failure and the
  * last operations, and exits 1.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { RingBufferMapping, hasCode } from '../lib/mapping.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { decodePage, markerText } from '../lib/decoder.js';
+import { TraceFormats } from '../lib/events.js';
+import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
 import { metaInconsistencies, readMetaPage, type MetaPage } from '../lib/meta.js';
 import * as sys from '../lib/sys.js';
 import {
@@ -24,6 +28,7 @@ import {
   createInstance,
   instance,
   onlineCpus,
+  perCpuPath,
   removeInstanceIfPresent,
   resetBuffer,
   setBufferSizeKb,
@@ -62,6 +67,8 @@ sys.setAffinity(cpus[worker % cpus.length]!);
 
 const instanceName = `rbmap-stress-${worker}`;
 const history: string[] = [];
+let markerCount = 0;
+let markersChecked = 0;
 const counts = new Map<string, number>();
 const mappings: RingBufferMapping[] = [];
 
@@ -109,6 +116,88 @@ const canHotplug = worker === 0 && cpus.includes(1) && existsSync(cpuHotplugPath
 function setCpu1Online(online: boolean): void {
   writeFileSync(cpuHotplugPath, online ? '1' : '0');
 }
+
+/** Markers carry their own checksum, so that a consumer can tell a whole one from a torn one. */
+function markerChecksum(body: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < body.length; i++) hash = Math.imul(hash ^ body.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+function stressMarker(i: number): string {
+  const body = `stress-${worker}-${i}`;
+  return `${body}-${markerChecksum(body)}`;
+}
+
+/** Throws on a stress marker (of any worker) whose checksum does not match; returns how many were whole. */
+function checkMarkers(texts: readonly string[], where: string): number {
+  let whole = 0;
+  for (const text of texts) {
+    if (!text.startsWith('stress-')) continue;
+    const match = /^(stress-\d+-\d+)-([0-9a-f]{8})$/.exec(text);
+    if (match === null || markerChecksum(match[1]!) !== match[2]) throw new Error(`${where}: torn marker ${JSON.stringify(text)}`);
+    whole++;
+  }
+  markersChecked += whole;
+  return whole;
+}
+
+let formats: TraceFormats | null = null;
+
+/** read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each marker. */
+function readRawPages(array: TraceArray, cpu: number): number {
+  formats ??= new TraceFormats();
+  const fd = openTracePipeRaw({ cpu, instance: array.name, nonBlocking: true });
+  const page = Buffer.alloc(pageSize);
+  let whole = 0;
+  try {
+    for (let n = 0; n < 8; n++) {
+      let bytes: number;
+      try {
+        bytes = readSync(fd, page, 0, page.length, null);
+      } catch (error) {
+        if (hasCode(error, 'EAGAIN')) break;
+        throw error;
+      }
+      if (bytes < page.length) break;
+      const { events } = decodePage(new DataView(page.buffer, page.byteOffset, page.length), formats.layouts, formats.lookup);
+      whole += checkMarkers(events.map((event) => markerText(event) ?? ''), `read() of cpu${cpu}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return whole;
+}
+
+/** A CPU's trace_pipe text (formatted under the consumer lock): check each marker line; EBUSY if another reader has it open. */
+function readPipeText(array: TraceArray, cpu: number): number | 'EBUSY' {
+  let fd: number;
+  try {
+    fd = openSync(perCpuPath(array, cpu, 'trace_pipe'), sys.constants.O_RDONLY | sys.constants.O_NONBLOCK);
+  } catch (error) {
+    // One trace_pipe reader per CPU: another worker has this one open.
+    if (hasCode(error, 'EBUSY')) return 'EBUSY';
+    throw error;
+  }
+  const chunk = Buffer.alloc(16384);
+  let text = '';
+  try {
+    for (let n = 0; n < 4; n++) {
+      try {
+        text += chunk.toString('utf8', 0, readSync(fd, chunk, 0, chunk.length, null));
+      } catch (error) {
+        if (hasCode(error, 'EAGAIN')) break;
+        throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const lines = text.split('\n').slice(0, -1); // the last one may be cut by the read size
+  return checkMarkers(lines.map((line) => / (stress-\S*)$/.exec(line)?.[1] ?? ''), `trace_pipe of cpu${cpu}`);
+}
+
+const pageSize = sys.pageSize();
 
 type Operation = () => string;
 
@@ -204,6 +293,11 @@ const operations: Record<string, Operation> = {
     setCpu1Online(true);
     return 'cpu1 off and on';
   },
+  readRaw: () => `${readRawPages(arrayToUse(), pick(cpus))} whole markers`,
+  readPipe: () => {
+    const whole = readPipeText(arrayToUse(), pick(cpus));
+    return whole === 'EBUSY' ? 'EBUSY' : `${whole} whole markers`;
+  },
   reset: () => {
     resetBuffer(arrayToUse());
     return 'ok';
@@ -213,7 +307,7 @@ const operations: Record<string, Operation> = {
     let refused = 0;
     try {
       // trace_marker refuses a write with EBADF while a reset, resize or swap has recording off.
-      for (let i = 0; i < 50; i++) if (expectOkOr(() => writer.write(`stress-${worker}-${i}`), 'EBADF') !== 'ok') refused++;
+      for (let i = 0; i < 50; i++) if (expectOkOr(() => writer.write(stressMarker(markerCount++)), 'EBADF') !== 'ok') refused++;
     } finally {
       writer.close();
     }
@@ -242,7 +336,7 @@ try {
   for (const ring of mappings.splice(0)) ring.close();
   removeInstanceIfPresent(instanceName);
   setTracingOn(topLevel, true);
-  process.stdout.write(`done ${JSON.stringify({ worker, seed, steps: step, counts: Object.fromEntries(counts) })}\n`);
+  process.stdout.write(`done ${JSON.stringify({ worker, seed, steps: step, markersChecked, counts: Object.fromEntries(counts) })}\n`);
 } catch (error) {
   process.stdout.write(
     `failed worker ${worker} seed ${seed} at step ${step}: ${error instanceof Error ? error.message : String(error)}\n` +
