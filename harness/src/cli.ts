@@ -28,8 +28,8 @@ options (run, shell, check):
   --no-patches             do not apply kernel-patches/ (tree used as it is)
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
   --arch NAME              architecture record from vm/ (default x86_64)
-  --variant NAME           default, or debug: KASAN + lockdep (with perf events) + atomic-sleep
-                           and list checks, in its own build folder
+  --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
+                           DEBUG_VM, DEBUG_PAGEALLOC, fault injection; its own build folder
 options (run, shell, stress):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
@@ -41,9 +41,9 @@ options (run, shell, stress):
   --test-timeout S         per guest test limit (default 120)
   --filter PATTERN         run only guest tests whose name matches (node --test-name-pattern)
   --keep-going             run: keep running guest test files after one fails
+                           check: keep applying/building the next patches after a failure
   --stress-seconds N       run: how long the stress test runs (default 10)
   --seed S                 run, stress: the stress test's seed (default: drawn and printed)
-                           check: keep applying/building the next patches after a failure
   --out DIR                run folder (default .rbmap/runs/<time>)
   --guest-mode MODE        test (default); hang: a guest that never finishes (proves the
                            watchdog); crash: the guest panics the kernel (proves crash reports)
