@@ -16,13 +16,12 @@
  * per operation); on an unexpected result prints the seed, the failure and the
  * last operations, and exits 1.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { decodePage, markerText } from '../lib/decoder.js';
-import { TraceFormats } from '../lib/events.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
 import { metaInconsistencies, readMetaPage, type MetaPage } from '../lib/meta.js';
 import * as sys from '../lib/sys.js';
+import { formats, readAllPages } from '../lib/testing.js';
 import {
   MarkerWriter,
   createInstance,
@@ -142,29 +141,20 @@ function checkMarkers(texts: readonly string[], where: string): number {
   return whole;
 }
 
-let formats: TraceFormats | null = null;
-
 /** read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each marker. */
 function readRawPages(array: TraceArray, cpu: number): number {
-  formats ??= new TraceFormats();
   const fd = openTracePipeRaw({ cpu, instance: array.name, nonBlocking: true });
-  const page = Buffer.alloc(pageSize);
-  let whole = 0;
+  let data: Buffer;
   try {
-    for (let n = 0; n < 8; n++) {
-      let bytes: number;
-      try {
-        bytes = readSync(fd, page, 0, page.length, null);
-      } catch (error) {
-        if (hasCode(error, 'EAGAIN')) break;
-        throw error;
-      }
-      if (bytes < page.length) break;
-      const { events } = decodePage(new DataView(page.buffer, page.byteOffset, page.length), formats.layouts, formats.lookup);
-      whole += checkMarkers(events.map((event) => markerText(event) ?? ''), `read() of cpu${cpu}`);
-    }
+    data = readAllPages(fd, 8);
   } finally {
     closeSync(fd);
+  }
+  const { layouts, lookup } = formats();
+  let whole = 0;
+  for (let at = 0; at + pageSize <= data.length; at += pageSize) {
+    const { events } = decodePage(new DataView(data.buffer, data.byteOffset + at, pageSize), layouts, lookup);
+    whole += checkMarkers(events.map((event) => markerText(event) ?? ''), `read() of cpu${cpu}`);
   }
   return whole;
 }
