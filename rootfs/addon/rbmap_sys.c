@@ -359,6 +359,33 @@ static napi_value js_mmap(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * mmapRaw(addr, length, prot, flags, fd, offset) -> bigint
+ *
+ * mmap(2) with every argument passed as given (a zero length, an offset up
+ * to 2^64 - 1, MAP_FIXED at @addr) and no view made of the result: for
+ * inputs a reader would never pass. The caller unmaps with munmapRange().
+ */
+static napi_value js_mmap_raw(napi_env env, napi_callback_info info)
+{
+	napi_value argv[6];
+	uint64_t length, offset;
+	int fd, prot, flags;
+	void *hint, *addr;
+
+	if (!get_args(env, info, 6, 6, argv) || !arg_addr(env, argv[0], "addr", &hint) ||
+	    !arg_u64(env, argv[1], "length", &length) ||
+	    !arg_int(env, argv[2], "prot", &prot) ||
+	    !arg_int(env, argv[3], "flags", &flags) ||
+	    !arg_int(env, argv[4], "fd", &fd) ||
+	    !arg_u64(env, argv[5], "offset", &offset))
+		return NULL;
+	addr = mmap(hint, (size_t)length, prot, flags, fd, (off_t)offset);
+	if (addr == MAP_FAILED)
+		return throw_errno(env, "mmap", errno);
+	return make_bigint(env, addr);
+}
+
 /* munmap(buffer): detach the ArrayBuffer and unmap its whole range. */
 static napi_value js_munmap(napi_env env, napi_callback_info info)
 {
@@ -454,20 +481,22 @@ static napi_value js_madvise(napi_env env, napi_callback_info info)
 	return make_undefined(env);
 }
 
-/* mremap(addr, oldLength, newLength, flags) -> bigint */
+/* mremap(addr, oldLength, newLength, flags, newAddr?) -> bigint */
 static napi_value js_mremap(napi_env env, napi_callback_info info)
 {
-	napi_value argv[4];
+	napi_value argv[5] = { NULL, NULL, NULL, NULL, NULL };
+	void *addr, *moved, *new_addr = NULL;
 	size_t old_len, new_len;
-	void *addr, *moved;
 	int flags;
 
-	if (!get_args(env, info, 4, 4, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
+	if (!get_args(env, info, 4, 5, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
 	    !arg_size(env, argv[1], "oldLength", &old_len) ||
 	    !arg_size(env, argv[2], "newLength", &new_len) ||
 	    !arg_int(env, argv[3], "flags", &flags))
 		return NULL;
-	moved = mremap(addr, old_len, new_len, flags);
+	if (!is_undefined(env, argv[4]) && !arg_addr(env, argv[4], "newAddr", &new_addr))
+		return NULL;
+	moved = mremap(addr, old_len, new_len, flags, new_addr);
 	if (moved == MAP_FAILED)
 		return throw_errno(env, "mremap", errno);
 	return make_bigint(env, moved);
@@ -818,6 +847,8 @@ static const struct int_constant int_constants[] = {
 	CONSTANT(MADV_DOFORK),
 	CONSTANT(MADV_DODUMP),
 	CONSTANT(MREMAP_MAYMOVE),
+	CONSTANT(MREMAP_FIXED),
+	CONSTANT(MAP_ANONYMOUS),
 	CONSTANT(POLLIN),
 	CONSTANT(POLLPRI),
 	CONSTANT(POLLOUT),
@@ -851,6 +882,7 @@ NAPI_MODULE_INIT()
 {
 	napi_property_descriptor props[] = {
 		METHOD("mmap", js_mmap),
+		METHOD("mmapRaw", js_mmap_raw),
 		METHOD("munmap", js_munmap),
 		METHOD("munmapRange", js_munmap_range),
 		METHOD("viewOf", js_view_of),

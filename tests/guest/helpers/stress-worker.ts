@@ -5,21 +5,27 @@
  *
  * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
  * with <seed> until <ms> have passed: map / unmap a CPU buffer (top level or its
- * own instance), GET_READER_PAGE then check the meta page and read the page,
- * UPDATE_META_PAGE, VMA splits (partial munmap, mprotect), MADV_DONTNEED,
- * MADV_DOFORK + fork, resize, snapshot, reset, trace_clock, buffer_percent,
- * tracing_on, markers with a checksum, read() and trace_pipe consumers that
- * check every marker's checksum, create and remove its instance, and (worker 0)
- * CPU 1 offline and online. Each operation accepts only the results the series
- * promises (a resize of a mapped buffer may fail with EBUSY, never with anything
- * else). The same seed replays the same operations. Prints `done <json>` (counts
- * per operation); on an unexpected result prints the seed, the failure and the
- * last operations, and exits 1.
+ * own instance), GET_READER_PAGE then check the meta page (and, on its own
+ * instance, where it is the only consumer, every marker of the page in place
+ * and counters that never go backwards), UPDATE_META_PAGE, VMA splits (partial
+ * munmap, mprotect, mremap shrink and move), MADV_DONTNEED, MADV_DOFORK + fork,
+ * resize, snapshot, reset, trace_clock, buffer_percent, tracing_on, the function
+ * tracer, markers with a checksum, read() and trace_pipe consumers that check
+ * every marker's checksum, create and remove its instance, (worker 0) CPU 1
+ * offline and online, and (worker 1, with fault injection) mappings made while
+ * the thread's kernel page allocations fail. A worker thread meanwhile waits in
+ * poll() and takes pages, read()s and splice()s. Each operation accepts only the
+ * results the series promises (a resize of a mapped buffer may fail with EBUSY,
+ * never with anything else). The same seed replays the same operations. Prints
+ * `done <json>` (counts per operation); on an unexpected result prints the seed,
+ * the failure and the last operations, and exits 1.
  */
-import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { decodePage, markerText } from '../lib/decoder.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
-import { metaInconsistencies, readMetaPage, type MetaPage } from '../lib/meta.js';
+import { metaInconsistencies, readMetaPage } from '../lib/meta.js';
+import { OperationLog, countWholeMarkers, expectOkOr, prng, stableMeta, stressMarker } from '../lib/stress.js';
 import * as sys from '../lib/sys.js';
 import { formats, readAllPages } from '../lib/testing.js';
 import {
@@ -28,6 +34,7 @@ import {
   instance,
   onlineCpus,
   perCpuPath,
+  readTraceFile,
   removeInstanceIfPresent,
   resetBuffer,
   setBufferSizeKb,
@@ -37,18 +44,7 @@ import {
   writeTraceFile,
   type TraceArray,
 } from '../lib/tracefs.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { StressThreadData, StressThreadReport } from './stress-thread.js';
 
 const [seedText, msText, workerText] = process.argv.slice(2);
 const seed = Number(seedText);
@@ -62,40 +58,42 @@ if (!Number.isInteger(seed) || !Number.isInteger(durationMs) || !Number.isIntege
 const random = prng(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const cpus = onlineCpus();
-sys.setAffinity(cpus[worker % cpus.length]!);
+const ownCpu = cpus[worker % cpus.length]!;
+sys.setAffinity(ownCpu);
+const pageSize = sys.pageSize();
+const page = BigInt(pageSize);
 
 const instanceName = `rbmap-stress-${worker}`;
-const history: string[] = [];
+const ownInstance = instance(instanceName);
+const log = new OperationLog();
 let markerCount = 0;
 let markersChecked = 0;
-const counts = new Map<string, number>();
-const mappings: RingBufferMapping[] = [];
+let markersCheckedInPlace = 0;
+let faultsInjected = 0;
 
-function expectOkOr(action: () => void, ...allowed: string[]): string {
-  try {
-    action();
-    return 'ok';
-  } catch (error) {
-    for (const code of allowed) if (hasCode(error, code)) return code;
-    throw error;
-  }
+interface HeldMapping {
+  readonly ring: RingBufferMapping;
+  /** On this worker's own instance: no other consumer, so its reader page holds still. */
+  readonly own: boolean;
+}
+const mappings: HeldMapping[] = [];
+
+/**
+ * The monotonic counters last seen per CPU of the worker's own instance;
+ * forgotten whenever an operation resets that buffer (reset, clock, tracer, swap).
+ */
+const lastCounters = new Map<number, { overrun: bigint; pagesTouched: number }>();
+
+function ownInstanceExists(): boolean {
+  return existsSync(ownInstance.path);
 }
 
 function arrayToUse(): TraceArray {
-  return existsSync(instance(instanceName).path) && random() < 0.5 ? instance(instanceName) : topLevel;
+  return ownInstanceExists() && random() < 0.5 ? ownInstance : topLevel;
 }
 
-/**
- * The meta page as two equal reads in a row (other workers and readers swap
- * pages of the same buffer meanwhile); null if it never held still.
- */
-function stableMeta(ring: RingBufferMapping): MetaPage | null {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
-    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
-    if (first.equals(second)) return readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength));
-  }
-  return null;
+function forgetCountersIfOwn(array: TraceArray, result: string): void {
+  if (array.name === instanceName && result.startsWith('ok')) lastCounters.clear();
 }
 
 /** Map a CPU buffer, do something to its VMA, unmap all of it. */
@@ -116,29 +114,17 @@ function setCpu1Online(online: boolean): void {
   writeFileSync(cpuHotplugPath, online ? '1' : '0');
 }
 
-/** Markers carry their own checksum, so that a consumer can tell a whole one from a torn one. */
-function markerChecksum(body: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < body.length; i++) hash = Math.imul(hash ^ body.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, '0');
-}
-
-function stressMarker(i: number): string {
-  const body = `stress-${worker}-${i}`;
-  return `${body}-${markerChecksum(body)}`;
-}
-
-/** Throws on a stress marker (of any worker) whose checksum does not match; returns how many were whole. */
 function checkMarkers(texts: readonly string[], where: string): number {
-  let whole = 0;
-  for (const text of texts) {
-    if (!text.startsWith('stress-')) continue;
-    const match = /^(stress-\d+-\d+)-([0-9a-f]{8})$/.exec(text);
-    if (match === null || markerChecksum(match[1]!) !== match[2]) throw new Error(`${where}: torn marker ${JSON.stringify(text)}`);
-    whole++;
-  }
+  const whole = countWholeMarkers(texts, where);
   markersChecked += whole;
   return whole;
+}
+
+/** Every marker on a page (in place or a copy) must be whole. */
+function checkPage(view: DataView, where: string): number {
+  const { layouts, lookup } = formats();
+  const { events } = decodePage(view, layouts, lookup);
+  return checkMarkers(events.map((event) => markerText(event) ?? ''), where);
 }
 
 /** read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each marker. */
@@ -150,11 +136,9 @@ function readRawPages(array: TraceArray, cpu: number): number {
   } finally {
     closeSync(fd);
   }
-  const { layouts, lookup } = formats();
   let whole = 0;
   for (let at = 0; at + pageSize <= data.length; at += pageSize) {
-    const { events } = decodePage(new DataView(data.buffer, data.byteOffset + at, pageSize), layouts, lookup);
-    whole += checkMarkers(events.map((event) => markerText(event) ?? ''), `read() of cpu${cpu}`);
+    whole += checkPage(new DataView(data.buffer, data.byteOffset + at, pageSize), `read() of cpu${cpu}`);
   }
   return whole;
 }
@@ -187,7 +171,99 @@ function readPipeText(array: TraceArray, cpu: number): number | 'EBUSY' {
   return checkMarkers(lines.map((line) => / (stress-\S*)$/.exec(line)?.[1] ?? ''), `trace_pipe of cpu${cpu}`);
 }
 
-const pageSize = sys.pageSize();
+/** After a hand-over on the own instance: counters of that CPU never go backwards. */
+function checkCountersMonotonic(ring: RingBufferMapping): void {
+  const meta = ring.meta();
+  const last = lastCounters.get(ring.cpu);
+  if (last !== undefined && (meta.overrun < last.overrun || meta.pagesTouched < last.pagesTouched)) {
+    throw new Error(
+      `cpu${ring.cpu} of ${instanceName}: counters went backwards (overrun ${last.overrun} -> ${meta.overrun}, ` +
+        `pages_touched ${last.pagesTouched} -> ${meta.pagesTouched})`,
+    );
+  }
+  lastCounters.set(ring.cpu, { overrun: meta.overrun, pagesTouched: meta.pagesTouched });
+}
+
+// ---------------------------------------------------------------------------
+// Allocation failures while mapping (worker 1, debug variant)
+
+const FAIL_PAGE_ALLOC = '/sys/kernel/debug/fail_page_alloc';
+const canInjectFaults = worker === 1 && existsSync(FAIL_PAGE_ALLOC);
+
+function writeFaultKnob(name: string, value: string): void {
+  writeFileSync(`${FAIL_PAGE_ALLOC}/${name}`, value);
+}
+
+/**
+ * Turn injection off. The write itself can meet one of the failures still
+ * armed (it may allocate a page): each failure uses one of `times` up, so a
+ * few tries always get through.
+ */
+function stopInjecting(): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFaultKnob('probability', '0');
+      writeFileSync('/proc/thread-self/make-it-fail', '0');
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !hasCode(error, 'ENOMEM')) throw error;
+    }
+  }
+}
+
+/**
+ * Open and map a CPU while the next 1 to 3 kernel page allocations of this
+ * thread fail (fail_page_alloc; user-space pages are spared, so Node's own
+ * page faults go on): ENOMEM, or a mapping whose meta page is sane; then a
+ * mapping of the same CPU that works (nothing half-made stays behind).
+ */
+function mapUnderFaults(): string {
+  if (!canInjectFaults) return 'not this worker';
+  const times = 1 + Math.floor(random() * 3);
+  for (const [name, value] of Object.entries({
+    'task-filter': 'Y',
+    'ignore-gfp-wait': 'N',
+    'ignore-gfp-highmem': 'Y',
+    'min-order': '0',
+    interval: '1',
+    space: '0',
+    verbose: '0',
+    times: String(times),
+    probability: '100',
+  })) {
+    writeFaultKnob(name, value);
+  }
+  const array = arrayToUse();
+  const cpu = pick(cpus);
+  let ring: RingBufferMapping | undefined;
+  let outcome: string;
+  writeFileSync('/proc/thread-self/make-it-fail', '1');
+  try {
+    ring = RingBufferMapping.open({ cpu, instance: array.name });
+    outcome = 'mapped';
+  } catch (error) {
+    if (!hasCode(error, 'ENOMEM')) throw error;
+    outcome = 'ENOMEM';
+  } finally {
+    stopInjecting();
+  }
+  const injected = times - Number(readFileSync(`${FAIL_PAGE_ALLOC}/times`, 'utf8').trim());
+  faultsInjected += injected;
+  try {
+    if (ring !== undefined) {
+      const problems = metaInconsistencies(ring.meta());
+      if (problems.length > 0) throw new Error(`meta page of a mapping made under faults: ${problems.join('; ')}`);
+    }
+  } finally {
+    ring?.close();
+  }
+  RingBufferMapping.open({ cpu, instance: array.name }).close();
+  return `${outcome} (${injected} of ${times} failed) ${array.name ?? 'top'} cpu${cpu}`;
+}
+
+// ---------------------------------------------------------------------------
+
+const FTRACE_FILTERS = ['vfs_*', 'ksys_*', '*_mmap*', '__x64_sys_*'];
 
 type Operation = () => string;
 
@@ -196,31 +272,33 @@ const operations: Record<string, Operation> = {
     if (mappings.length >= 4) return 'enough';
     const array = arrayToUse();
     const cpu = pick(cpus);
-    mappings.push(RingBufferMapping.open({ cpu, instance: array.name }));
+    mappings.push({ ring: RingBufferMapping.open({ cpu, instance: array.name }), own: array.name === instanceName });
     return `${array.name ?? 'top'} cpu${cpu}`;
   },
   unmap: () => {
-    const ring = mappings.splice(Math.floor(random() * mappings.length), 1)[0];
-    ring?.close();
-    return ring === undefined ? 'none' : `cpu${ring.cpu}`;
+    const held = mappings.splice(Math.floor(random() * mappings.length), 1)[0];
+    held?.ring.close();
+    return held === undefined ? 'none' : `cpu${held.ring.cpu}`;
   },
   takePage: () => {
-    const ring = mappings.length > 0 ? pick(mappings) : undefined;
-    if (ring === undefined) return 'none';
+    const held = mappings.length > 0 ? pick(mappings) : undefined;
+    if (held === undefined) return 'none';
+    const { ring, own } = held;
     if (!ring.getReaderPage()) return 'EAGAIN';
     const meta = stableMeta(ring);
     const problems = meta === null ? [] : metaInconsistencies(meta);
     if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
-    const view = ring.readerPageView();
-    let sum = 0;
-    for (let at = 0; at < view.byteLength; at += 64) sum += view.getUint8(at);
-    return `page ${ring.meta().readerPage} (${sum})`;
+    if (!own) return `page ${ring.meta().readerPage}`;
+    checkCountersMonotonic(ring);
+    const whole = checkPage(ring.readerPageView(), `reader page of cpu${ring.cpu} of ${instanceName}, in place`);
+    markersCheckedInPlace += whole;
+    return `page ${ring.meta().readerPage}, ${whole} whole markers in place`;
   },
   updateMeta: () => {
-    const ring = mappings.length > 0 ? pick(mappings) : undefined;
-    if (ring === undefined) return 'none';
+    const held = mappings.length > 0 ? pick(mappings) : undefined;
+    if (held === undefined) return 'none';
     // Other workers swap pages of the same buffer meanwhile: only this call's result is checked.
-    return `entries ${ring.updateMeta().entries}`;
+    return `entries ${held.ring.updateMeta().entries}`;
   },
   resize: () => {
     const array = arrayToUse();
@@ -231,22 +309,47 @@ const operations: Record<string, Operation> = {
   snapshot: () => {
     const array = arrayToUse();
     const file = random() < 0.5 ? 'snapshot' : `per_cpu/cpu${pick(cpus)}/snapshot`;
-    return expectOkOr(() => writeTraceFile(array, file, pick(['1', '1', '0', '2'])), 'EBUSY', 'EINVAL') + ` ${file}`;
+    const result = expectOkOr(() => writeTraceFile(array, file, pick(['1', '1', '0', '2'])), 'EBUSY', 'EINVAL');
+    forgetCountersIfOwn(array, result);
+    return `${result} ${file}`;
   },
   split: () =>
     withFreshMapping((ring) => {
       // Unmap one page in the middle: three VMAs' worth of counts, then the rest.
       const { addr, length } = ring.mapping;
-      const page = BigInt(ring.pageSize);
-      sys.munmapRange(addr + 2n * page, ring.pageSize);
-      sys.munmapRange(addr, 2 * ring.pageSize);
-      sys.munmapRange(addr + 3n * page, length - 3 * ring.pageSize);
+      sys.munmapRange(addr + 2n * page, pageSize);
+      sys.munmapRange(addr, 2 * pageSize);
+      sys.munmapRange(addr + 3n * page, length - 3 * pageSize);
       ring.forgetUnmappedRange();
       return 'ok';
     }),
   mprotect: () =>
     withFreshMapping((ring) => {
-      sys.mprotect(ring.mapping.addr + BigInt(ring.pageSize), ring.pageSize, sys.constants.PROT_NONE);
+      sys.mprotect(ring.mapping.addr + page, pageSize, sys.constants.PROT_NONE);
+      return 'ok';
+    }),
+  mremapShrink: () =>
+    withFreshMapping((ring) => {
+      const { addr, length } = ring.mapping;
+      if (sys.mremap(addr, length, 2 * pageSize, 0) !== addr) throw new Error('a shrinking mremap() moved the mapping');
+      sys.munmapRange(addr, 2 * pageSize);
+      ring.forgetUnmappedRange();
+      return 'ok';
+    }),
+  mremapMove: () =>
+    withFreshMapping((ring) => {
+      const { PROT_NONE, MAP_PRIVATE, MAP_ANONYMOUS, MREMAP_MAYMOVE, MREMAP_FIXED } = sys.constants;
+      const { addr, length } = ring.mapping;
+      const reserved = sys.mmapRaw(0n, BigInt(length), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+      const moved = sys.mremap(addr, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, reserved);
+      ring.forgetUnmappedRange();
+      try {
+        if (moved !== reserved) throw new Error('mremap(MREMAP_FIXED) placed the mapping elsewhere');
+        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(moved, pageSize))));
+        if (problems.length > 0) throw new Error(`meta page of a moved mapping: ${problems.join('; ')}`);
+      } finally {
+        sys.munmapRange(moved, length);
+      }
       return 'ok';
     }),
   dontneed: () =>
@@ -263,8 +366,10 @@ const operations: Record<string, Operation> = {
       return 'ok';
     }),
   clock: () => {
+    const array = arrayToUse();
     const clock = pick(['local', 'global', 'mono']);
-    setClock(arrayToUse(), clock);
+    setClock(array, clock);
+    forgetCountersIfOwn(array, 'ok');
     return clock;
   },
   percent: () => {
@@ -277,60 +382,102 @@ const operations: Record<string, Operation> = {
     setTracingOn(arrayToUse(), on);
     return on ? 'on' : 'off';
   },
+  tracer: () => {
+    const array = arrayToUse();
+    const tracer = random() < 0.5 ? 'function' : 'nop';
+    if (tracer === 'function') writeTraceFile(array, 'set_ftrace_filter', pick(FTRACE_FILTERS));
+    // A tracer cannot change while a trace_pipe(_raw) file of the array is open (every mapping holds one).
+    const result = expectOkOr(() => writeTraceFile(array, 'current_tracer', tracer), 'EBUSY');
+    forgetCountersIfOwn(array, result);
+    return `${result} ${tracer} ${array.name ?? 'top'}`;
+  },
   hotplug: () => {
     if (!canHotplug) return 'not this worker';
     setCpu1Online(false);
     setCpu1Online(true);
     return 'cpu1 off and on';
   },
+  mapUnderFaults,
   readRaw: () => `${readRawPages(arrayToUse(), pick(cpus))} whole markers`,
   readPipe: () => {
     const whole = readPipeText(arrayToUse(), pick(cpus));
     return whole === 'EBUSY' ? 'EBUSY' : `${whole} whole markers`;
   },
   reset: () => {
-    resetBuffer(arrayToUse());
+    const array = arrayToUse();
+    resetBuffer(array);
+    forgetCountersIfOwn(array, 'ok');
     return 'ok';
   },
   markers: () => {
-    const writer = new MarkerWriter(topLevel);
+    const array = arrayToUse();
+    const writer = new MarkerWriter(array);
     let refused = 0;
     try {
       // trace_marker refuses a write with EBADF while a reset, resize or swap has recording off.
-      for (let i = 0; i < 50; i++) if (expectOkOr(() => writer.write(stressMarker(markerCount++)), 'EBADF') !== 'ok') refused++;
+      for (let i = 0; i < 50; i++) if (expectOkOr(() => writer.write(stressMarker(worker, markerCount++)), 'EBADF') !== 'ok') refused++;
     } finally {
       writer.close();
     }
-    return `${50 - refused} written, ${refused} EBADF`;
+    return `${50 - refused} written, ${refused} EBADF, ${array.name ?? 'top'}`;
   },
   instance: () => {
-    if (existsSync(instance(instanceName).path)) {
-      return expectOkOr(() => removeInstanceIfPresent(instanceName), 'EBUSY') + ' rmdir';
+    if (ownInstanceExists()) {
+      const result = expectOkOr(() => removeInstanceIfPresent(instanceName), 'EBUSY');
+      if (result === 'ok') lastCounters.clear();
+      return `${result} rmdir`;
     }
     createInstance(instanceName);
     return 'mkdir';
   },
 };
 
+if (readTraceFile(topLevel, 'available_tracers').split(/\s+/).includes('function') === false) {
+  process.stdout.write('failed: the kernel has no function tracer (CONFIG_FUNCTION_TRACER, config/tracing.config)\n');
+  process.exit(1);
+}
+
+const thread = new Worker(new URL('./stress-thread.js', import.meta.url), {
+  workerData: { seed: seed ^ 0x5bd1e995, deadline: Date.now() + durationMs, cpu: cpus[(worker + 1) % cpus.length]! } satisfies StressThreadData,
+});
+const threadReport = new Promise<StressThreadReport>((resolve, reject) => {
+  thread.once('message', (report: StressThreadReport) => resolve(report));
+  thread.once('error', reject);
+  thread.once('exit', (code) => reject(new Error(`the worker thread exited (code ${code}) without a report`)));
+});
+
 const names = Object.keys(operations);
 const deadline = Date.now() + durationMs;
-let step = 0;
 try {
   while (Date.now() < deadline) {
     const name = pick(names);
-    const result = operations[name]!();
-    history.push(`${step++} ${name}: ${result}`);
-    if (history.length > 20) history.shift();
-    counts.set(name, (counts.get(name) ?? 0) + 1);
+    log.record(name, operations[name]!());
   }
-  for (const ring of mappings.splice(0)) ring.close();
+  for (const held of mappings.splice(0)) held.ring.close();
   removeInstanceIfPresent(instanceName);
   setTracingOn(topLevel, true);
-  process.stdout.write(`done ${JSON.stringify({ worker, seed, steps: step, markersChecked, counts: Object.fromEntries(counts) })}\n`);
 } catch (error) {
   process.stdout.write(
-    `failed worker ${worker} seed ${seed} at step ${step}: ${error instanceof Error ? error.message : String(error)}\n` +
-      `last operations:\n${history.join('\n')}\n`,
+    `failed worker ${worker} seed ${seed} at step ${log.steps}: ${error instanceof Error ? error.message : String(error)}\n` +
+      `last operations:\n${log.last()}\n`,
   );
   process.exit(1);
 }
+const report = await threadReport.catch((error: unknown): StressThreadReport => ({ failed: String(error) }));
+if ('failed' in report) {
+  process.stdout.write(`failed worker ${worker} seed ${seed}: ${report.failed}\nlast operations of the main thread:\n${log.last()}\n`);
+  process.exit(1);
+}
+process.stdout.write(
+  `done ${JSON.stringify({
+    worker,
+    seed,
+    steps: log.steps,
+    markersChecked,
+    markersCheckedInPlace,
+    faultsInjected,
+    counts: Object.fromEntries(log.counts),
+    thread: report.done,
+  })}\n`,
+);
+await thread.terminate();

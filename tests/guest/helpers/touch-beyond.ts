@@ -3,10 +3,10 @@
  * cpuN's trace_pipe_raw, and read a byte of it. The expected end is death by
  * SIGBUS; anything else is reported on stdout and in the exit code.
  *
- *   node touch-beyond.js <mode> <cpu>
+ *   node touch-beyond.js <mode> <cpu> [<off>]
  *     length   map meta + all pages + 1 extra page, touch the extra page
  *     offset   map one page at page offset (last ID + 2), touch it
- *     huge     map one page at page offset 2^40 (far past any ring), touch it
+ *     at <off> map one page at byte offset <off> (decimal, up to 2^64 - 1), touch it
  *     mremap   map meta + all pages, mremap it one page larger, touch the new page
  *
  * Exit codes: 0 = the byte was read (no SIGBUS: a failure), 3 = the kernel refused
@@ -54,17 +54,17 @@ if (mode === 'length') {
   sys.touch(mapping.addr + BigInt((validPages - 1) * pageSize));
   process.stdout.write('touching\n');
   readByte(mapping.addr + BigInt(validPages * pageSize));
-} else if (mode === 'offset' || mode === 'huge') {
+} else if (mode === 'offset' || mode === 'at') {
   const fd = openTracePipeRaw({ cpu });
-  const offsetPages = mode === 'offset' ? validPages : 2 ** 40;
-  let mapping: sys.Mapping;
+  const offset = mode === 'offset' ? BigInt(validPages * pageSize) : BigInt(process.argv[4] ?? 'missing offset');
+  let addr: bigint;
   try {
-    mapping = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, offsetPages * pageSize);
+    addr = sys.mmapRaw(0n, BigInt(pageSize), PROT_READ, MAP_SHARED, fd, offset);
   } catch (error) {
     refused(error);
   }
   process.stdout.write('touching\n');
-  readByte(mapping.addr);
+  readByte(addr);
 } else if (mode === 'mremap') {
   const { addr, length } = ring.mapping;
   let moved: bigint;

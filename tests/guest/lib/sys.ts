@@ -41,6 +41,8 @@ export interface SysConstants {
   readonly MADV_DOFORK: number;
   readonly MADV_DODUMP: number;
   readonly MREMAP_MAYMOVE: number;
+  readonly MREMAP_FIXED: number;
+  readonly MAP_ANONYMOUS: number;
   readonly POLLIN: number;
   readonly POLLPRI: number;
   readonly POLLOUT: number;
@@ -62,7 +64,8 @@ interface RawAddon {
   viewOf(addr: bigint, length: number): ArrayBuffer;
   mprotect(addr: bigint, length: number, prot: number): void;
   madvise(addr: bigint, length: number, advice: number): void;
-  mremap(addr: bigint, oldLength: number, newLength: number, flags: number): bigint;
+  mmapRaw(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint;
+  mremap(addr: bigint, oldLength: number, newLength: number, flags: number, newAddr?: bigint): bigint;
   ioctl(fd: number, request: number, arg?: number | bigint): number;
   poll(fd: number, events: number, timeoutMs: number): number;
   splice(fd: number, length: number, flags?: number): Buffer;
@@ -77,7 +80,7 @@ interface RawAddon {
 }
 
 const rawFunctions = [
-  'mmap', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl',
+  'mmap', 'mmapRaw', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl',
   'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize', 'perfCpuClockOpen', 'perfEventId',
 ] as const;
 
@@ -148,9 +151,17 @@ export function madvise(addr: bigint, length: number, advice: number): void {
   addon.madvise(addr, length, advice);
 }
 
-/** mremap(2); returns the (possibly moved) address. */
-export function mremap(addr: bigint, oldLength: number, newLength: number, flags: number): bigint {
-  return addon.mremap(addr, oldLength, newLength, flags);
+/**
+ * mmap(2) exactly as given (zero length, any 64-bit offset, MAP_FIXED at `addr`),
+ * without a view of the result; unmap it with munmapRange().
+ */
+export function mmapRaw(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint {
+  return addon.mmapRaw(addr, length, prot, flags, fd, offset);
+}
+
+/** mremap(2); returns the (possibly moved) address. `newAddr` goes with MREMAP_FIXED. */
+export function mremap(addr: bigint, oldLength: number, newLength: number, flags: number, newAddr?: bigint): bigint {
+  return newAddr === undefined ? addon.mremap(addr, oldLength, newLength, flags) : addon.mremap(addr, oldLength, newLength, flags, newAddr);
 }
 
 /** ioctl(2); returns its result, throws on -1. `request` is the 32-bit command number. */

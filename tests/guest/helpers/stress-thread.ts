@@ -1,0 +1,117 @@
+/**
+ * Worker thread of a stress worker process: blocking system calls on the
+ * top-level buffers while the process's main thread maps, splits and unmaps
+ * in the same mm. It waits in poll() on a mapped fd and then takes a page,
+ * waits in poll() then read()s or splice()s a CPU's pages and checks every
+ * marker in the copy. Its own PRNG comes from the process's seed. Posts
+ * `{ done }` with its counts, or `{ failed }` with the last operations.
+ */
+import { closeSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodePage, markerText } from '../lib/decoder.js';
+import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
+import { metaInconsistencies } from '../lib/meta.js';
+import { OperationLog, countWholeMarkers, prng, stableMeta } from '../lib/stress.js';
+import * as sys from '../lib/sys.js';
+import { formats } from '../lib/testing.js';
+import { onlineCpus } from '../lib/tracefs.js';
+
+export interface StressThreadData {
+  readonly seed: number;
+  readonly deadline: number;
+  readonly cpu: number;
+}
+
+export type StressThreadReport =
+  | { readonly done: { steps: number; markersChecked: number; counts: Record<string, number> } }
+  | { readonly failed: string };
+
+const { seed, deadline, cpu } = workerData as StressThreadData;
+const random = prng(seed);
+const cpus = onlineCpus();
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const pageSize = sys.pageSize();
+const { POLLIN, SPLICE_F_NONBLOCK } = sys.constants;
+const log = new OperationLog();
+let markersChecked = 0;
+
+function checkCopy(data: Buffer, where: string): number {
+  const { layouts, lookup } = formats();
+  let whole = 0;
+  for (let at = 0; at + pageSize <= data.length; at += pageSize) {
+    const { events } = decodePage(new DataView(data.buffer, data.byteOffset + at, pageSize), layouts, lookup);
+    whole += countWholeMarkers(events.map((event) => markerText(event) ?? ''), where);
+  }
+  markersChecked += whole;
+  return whole;
+}
+
+const operations: Record<string, () => string> = {
+  pollThenTake: () => {
+    const ring = RingBufferMapping.open({ cpu: pick(cpus) });
+    try {
+      let taken = 0;
+      for (let round = 0; round < 5; round++) {
+        if (sys.poll(ring.fd, POLLIN, 20) === 0) continue;
+        if (!ring.getReaderPage()) continue;
+        taken++;
+        const meta = stableMeta(ring);
+        const problems = meta === null ? [] : metaInconsistencies(meta);
+        if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
+      }
+      return `cpu${ring.cpu} ${taken} taken`;
+    } finally {
+      ring.close();
+    }
+  },
+  pollThenRead: () => {
+    const target = pick(cpus);
+    const fd = openTracePipeRaw({ cpu: target, nonBlocking: true });
+    try {
+      if (sys.poll(fd, POLLIN, 20) === 0) return 'timeout';
+      const data = Buffer.alloc(2 * pageSize);
+      let got: number;
+      try {
+        got = readSync(fd, data, 0, data.length, null);
+      } catch (error) {
+        // Another consumer emptied it between poll() and read().
+        if (hasCode(error, 'EAGAIN')) return 'EAGAIN';
+        throw error;
+      }
+      return `${checkCopy(data.subarray(0, got), `read() of cpu${target} (thread)`)} whole markers`;
+    } finally {
+      closeSync(fd);
+    }
+  },
+  pollThenSplice: () => {
+    const target = pick(cpus);
+    const fd = openTracePipeRaw({ cpu: target, nonBlocking: true });
+    try {
+      if (sys.poll(fd, POLLIN, 20) === 0) return 'timeout';
+      try {
+        return `${checkCopy(sys.splice(fd, pageSize, SPLICE_F_NONBLOCK), `splice() of cpu${target} (thread)`)} whole markers`;
+      } catch (error) {
+        if (hasCode(error, 'EAGAIN')) return 'EAGAIN';
+        throw error;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+const names = Object.keys(operations);
+try {
+  sys.setAffinity(cpu);
+  while (Date.now() < deadline) {
+    const name = pick(names);
+    log.record(name, operations[name]!());
+  }
+  const report: StressThreadReport = { done: { steps: log.steps, markersChecked, counts: Object.fromEntries(log.counts) } };
+  parentPort?.postMessage(report);
+} catch (error) {
+  const report: StressThreadReport = {
+    failed: `thread at step ${log.steps}: ${error instanceof Error ? error.message : String(error)}\nlast thread operations:\n${log.last()}`,
+  };
+  parentPort?.postMessage(report);
+}

@@ -1,0 +1,85 @@
+/**
+ * What the stress worker processes and their threads share: the seeded PRNG,
+ * markers that carry their own checksum, and a stable read of a meta page
+ * that other consumers change meanwhile.
+ */
+import { RingBufferMapping, hasCode } from './mapping.js';
+import { readMetaPage, type MetaPage } from './meta.js';
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a of the marker's body, as 8 hex digits. */
+function markerChecksum(body: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < body.length; i++) hash = Math.imul(hash ^ body.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** `stress-<worker>-<i>-<checksum>`: a consumer can tell a whole marker from a torn one. */
+export function stressMarker(worker: number, i: number): string {
+  const body = `stress-${worker}-${i}`;
+  return `${body}-${markerChecksum(body)}`;
+}
+
+/** Throws on a stress marker (of any worker) whose checksum does not match; returns how many were whole. */
+export function countWholeMarkers(texts: readonly string[], where: string): number {
+  let whole = 0;
+  for (const text of texts) {
+    if (!text.startsWith('stress-')) continue;
+    const match = /^(stress-\d+-\d+)-([0-9a-f]{8})$/.exec(text);
+    if (match === null || markerChecksum(match[1]!) !== match[2]) throw new Error(`${where}: torn marker ${JSON.stringify(text)}`);
+    whole++;
+  }
+  return whole;
+}
+
+/**
+ * The meta page as two equal reads in a row (other consumers swap pages of
+ * the same buffer meanwhile); null if it never held still.
+ */
+export function stableMeta(ring: RingBufferMapping): MetaPage | null {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
+    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
+    if (first.equals(second)) return readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength));
+  }
+  return null;
+}
+
+/** Run `action`; 'ok', or the errno name of an allowed failure; any other failure is thrown. */
+export function expectOkOr(action: () => void, ...allowed: string[]): string {
+  try {
+    action();
+    return 'ok';
+  } catch (error) {
+    for (const code of allowed) if (hasCode(error, code)) return code;
+    throw error;
+  }
+}
+
+/** The last operations of a stress loop, for the failure report. */
+export class OperationLog {
+  private readonly lines: string[] = [];
+  readonly counts = new Map<string, number>();
+  steps = 0;
+
+  record(name: string, result: string): void {
+    this.lines.push(`${this.steps++} ${name}: ${result}`);
+    if (this.lines.length > 20) this.lines.shift();
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+
+  last(): string {
+    return this.lines.join('\n');
+  }
+}
