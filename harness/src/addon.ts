@@ -47,32 +47,29 @@ function isExecaError(e: unknown): e is ExecaError {
   return e instanceof Error && 'exitCode' in e && 'stderr' in e;
 }
 
-/** Compile the addon (or reuse the cached build); returns the .node path. */
-export async function buildAddon(options: BuildAddonOptions): Promise<string> {
-  const { cacheDir, log } = options;
-  const source = projectPaths.addonSource;
+interface NativeBuild {
+  /** What it is, for messages: "the guest addon". */
+  what: string;
+  source: string;
+  flags: readonly string[];
+  /** Cached as <cacheDir>/addon/<stem>-<hash><suffix>. */
+  stem: string;
+  suffix: string;
+}
 
+/** Compile a C source of the guest (or reuse the cached build, named by a hash of its inputs). */
+async function compileCached(build: NativeBuild, options: BuildAddonOptions): Promise<string> {
+  const { cacheDir, log } = options;
+  const { what, source, flags } = build;
   let text: Buffer;
   try {
     text = await readFile(source);
   } catch (cause) {
-    throw new RbmapError('E_ROOTFS', `cannot read the addon source ${source}`, {
-      hint: 'the checkout is incomplete: restore rootfs/addon/rbmap_sys.c',
+    throw new RbmapError('E_ROOTFS', `cannot read the source of ${what}, ${source}`, {
+      hint: `the checkout is incomplete: restore ${source}`,
       cause,
     });
   }
-
-  const dir = await nodeDir(log);
-  const include = join(dir, 'include', 'node');
-  if (!(await exists(join(include, 'node_api.h')))) {
-    throw new RbmapError('E_HOST_DEPS', `Node.js headers not found: ${join(include, 'node_api.h')} is missing`, {
-      hint:
-        'install the headers of the running Node.js (Debian: apt-get install libnode-dev; NodeSource nodejs ships ' +
-        '/usr/include/node), or point npm at them: npm config set nodedir <dir containing include/node>',
-    });
-  }
-
-  const flags = [...baseFlags, `-I${include}`];
   const hash = createHash('sha256')
     .update(text)
     .update('\0')
@@ -82,33 +79,58 @@ export async function buildAddon(options: BuildAddonOptions): Promise<string> {
     .digest('hex')
     .slice(0, 16);
   const outDir = join(cacheDir, 'addon');
-  const out = join(outDir, `rbmap_sys-${hash}.node`);
+  const out = join(outDir, `${build.stem}-${hash}${build.suffix}`);
   if (await exists(out)) {
-    log(`addon: cached ${out}`);
+    log(`native: cached ${out}`);
     return out;
   }
 
   await mkdir(outDir, { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   const started = Date.now();
-  log(`addon: ${compiler} ${flags.join(' ')} -o ${out} ${source}`);
+  log(`native: ${compiler} ${flags.join(' ')} -o ${out} ${source}`);
   try {
     await execa(compiler, [...flags, '-o', tmp, source], { timeout: 120_000 });
     await rename(tmp, out);
   } catch (e) {
     await rm(tmp, { force: true });
     if (isExecaError(e) && e.code === 'ENOENT') {
-      throw new RbmapError('E_HOST_DEPS', `the C compiler '${compiler}' is not installed (needed for the guest addon)`, {
+      throw new RbmapError('E_HOST_DEPS', `the C compiler '${compiler}' is not installed (needed for ${what})`, {
         hint: 'apt-get install gcc',
         cause: e,
       });
     }
     const detail = isExecaError(e) ? String(e.stderr ?? '').trim() || e.shortMessage : String(e);
-    throw new RbmapError('E_ROOTFS', `compiling the guest addon ${source} failed:\n${detail}`, {
-      hint: 'fix the compiler errors above in rootfs/addon/rbmap_sys.c (warnings are errors)',
+    throw new RbmapError('E_ROOTFS', `compiling ${what} (${source}) failed:\n${detail}`, {
+      hint: `fix the compiler errors above in ${source} (warnings are errors)`,
       cause: e,
     });
   }
-  log(`addon: built in ${Date.now() - started} ms`);
+  log(`native: ${what} built in ${Date.now() - started} ms`);
   return out;
+}
+
+/** Compile the addon (or reuse the cached build); returns the .node path. */
+export async function buildAddon(options: BuildAddonOptions): Promise<string> {
+  const dir = await nodeDir(options.log);
+  const include = join(dir, 'include', 'node');
+  if (!(await exists(join(include, 'node_api.h')))) {
+    throw new RbmapError('E_HOST_DEPS', `Node.js headers not found: ${join(include, 'node_api.h')} is missing`, {
+      hint:
+        'install the headers of the running Node.js (Debian: apt-get install libnode-dev; NodeSource nodejs ships ' +
+        '/usr/include/node), or point npm at them: npm config set nodedir <dir containing include/node>',
+    });
+  }
+  return compileCached(
+    { what: 'the guest addon', source: projectPaths.addonSource, flags: [...baseFlags, `-I${include}`], stem: 'rbmap_sys', suffix: '.node' },
+    options,
+  );
+}
+
+/** Compile the benchmark's native reader, rbmap-bench (static: the guest has no C library of its own). */
+export async function buildBenchReader(options: BuildAddonOptions): Promise<string> {
+  return compileCached(
+    { what: 'the benchmark reader', source: projectPaths.benchSource, flags: ['-static', '-O2', '-Wall', '-Wextra', '-Werror'], stem: 'rbmap-bench', suffix: '' },
+    options,
+  );
 }

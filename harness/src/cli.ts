@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchRows, formatBenchTable, parseBenchResults, writeBenchFiles } from './bench.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError } from './errors.js';
 import { createHackTree, exportHackTree } from './hack.js';
-import { parseCommandLine, pipelineOptions, positiveIntOption } from './options.js';
+import { parseCommandLine, pipelineOptions, positiveIntOption, type PipelineOptions } from './options.js';
+import { runArtifactPaths } from './report.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
 import { runPipeline, runShell, type GuestMode } from './run.js';
 
@@ -20,6 +23,9 @@ commands:
   stress [--seconds N] [--seed S]
                        the guest's seeded concurrency stress alone, N seconds (default 60);
                        prints its seed; the same seed replays the same operations
+  bench [--seconds N]  the reader benchmark: read(), splice() and the mapping (C and
+                       TypeScript) against one writer, two ring sizes, three rates, N seconds
+                       each (default 5); a table, and bench.json + bench.svg in the run folder
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
@@ -30,7 +36,7 @@ options (run, shell, check):
   --arch NAME              architecture record from vm/ (default x86_64)
   --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
                            DEBUG_VM, DEBUG_PAGEALLOC, fault injection; its own build folder
-options (run, shell, stress):
+options (run, shell, stress, bench):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
   --mem MB                 guest memory (default 1024)
@@ -60,6 +66,33 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The benchmark's guest test alone with the full matrix, then its table, bench.json and bench.svg. */
+async function runBench(options: PipelineOptions, seconds: number, cacheDir: string): Promise<number> {
+  const out = options.out ?? join(runsRoot(), `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  log(`bench: ${seconds} s per measurement; results in ${out}`);
+  const code = await runPipeline({
+    ...options,
+    out,
+    filter: '^bench:',
+    benchSeconds: seconds,
+    testTimeoutS: Math.max(options.testTimeoutS, 24 * (seconds + 30) + 60),
+    timeoutS: Math.max(options.timeoutS, 24 * (seconds + 30) + 300),
+    cacheDir,
+    runsDir: runsRoot(),
+    guestMode: 'test',
+    log,
+  });
+  const tap = runArtifactPaths(out).tap;
+  const rows = benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : ''));
+  if (rows.length === 0) {
+    log(`bench: no measurements came back (see ${tap} and the console log next to it)`);
+    return code === ExitCode.pass ? ExitCode.testFailure : code;
+  }
+  const files = writeBenchFiles(out, rows);
+  process.stdout.write(`\n${formatBenchTable(rows)}\n\nbench: ${files.json}, chart ${files.svg}\n`);
+  return code;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(argv);
   const command = positionals[0];
@@ -86,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'stress': {
       // The guest's seeded stress test alone, for as long as asked; its seed is printed.
-      const seconds = positiveIntOption('seconds', values.seconds);
+      const seconds = positiveIntOption('seconds', values.seconds ?? '60');
       const stressSeed = options.stressSeed ?? Math.floor(Math.random() * 1_000_000_000);
       log(`stress: ${seconds} s, seed ${stressSeed} (replay with --seed ${stressSeed})`);
       return runPipeline({
@@ -103,6 +136,8 @@ async function main(argv: string[]): Promise<number> {
         log,
       });
     }
+    case 'bench':
+      return runBench(options, positiveIntOption('seconds', values.seconds ?? '5'), cacheDir);
     case 'shell':
       return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });
     case 'check': {

@@ -26,6 +26,8 @@ export interface PipelineOptions {
   stressSeconds: number;
   /** Its seed; drawn at random (and printed) when absent. */
   stressSeed?: number;
+  /** The reader benchmark's full matrix (rbmap bench), seconds per measurement; absent: the short run. */
+  benchSeconds?: number;
   kvm: KvmMode;
   out?: string;
   verbose: boolean;
@@ -47,7 +49,7 @@ export const optionSpec = {
   filter: { type: 'string' as const },
   'keep-going': { type: 'boolean' as const, default: false },
   'stress-seconds': { type: 'string' as const, default: '10' },
-  seconds: { type: 'string' as const, default: '60' },
+  seconds: { type: 'string' as const },
   seed: { type: 'string' as const },
   kvm: { type: 'string' as const, default: 'auto' },
   out: { type: 'string' as const },

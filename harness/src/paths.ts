@@ -35,6 +35,7 @@ export const projectPaths = {
   configFragments: join(projectRoot, 'config'),
   rootfsInit: join(projectRoot, 'rootfs', 'init'),
   addonSource: join(projectRoot, 'rootfs', 'addon', 'rbmap_sys.c'),
+  benchSource: join(projectRoot, 'rootfs', 'bench', 'rbmap_bench.c'),
   guestDist: join(distRoot, 'tests', 'guest'),
   projectRootDir: projectRoot,
 } as const;

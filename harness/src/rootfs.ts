@@ -7,10 +7,11 @@
  *   every library `ldd node` lists, at the same path, plus the dynamic loader
  *   /opt/rbmap/guest/              <- guestDist (compiled guest tests) + package.json
  *   /opt/rbmap/addon/rbmap_sys.node
+ *   /opt/rbmap/bin/rbmap-bench     <- rootfs/bench/rbmap_bench.c, static
  *   /dev /proc /sys /tmp /root /etc (empty dirs; init mounts devtmpfs on /dev)
  *
- * The image is named by a sha256 over every input (contents of init, addon and
- * guest files; path + size + mtime of node, its libraries and busybox), so an
+ * The image is named by a sha256 over every input (contents of init, addon,
+ * bench reader and guest files; path + size + mtime of node, its libraries and busybox), so an
  * unchanged input set reuses the existing image.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -29,6 +30,8 @@ export interface BuildRootfsOptions {
   cacheDir: string;
   /** The compiled addon (buildAddon()). */
   addonPath: string;
+  /** The benchmark's static reader (buildBenchReader()), /opt/rbmap/bin/rbmap-bench in the guest. */
+  benchPath: string;
   /** Compiled guest tests (dist/tests/guest). */
   guestDist: string;
   /** The guest /init script (rootfs/init). */
@@ -211,7 +214,7 @@ async function pruneOld(dir: string, keep: string, log: (line: string) => void):
 
 /** Build (or reuse) the guest initramfs. */
 export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsImage> {
-  const { cacheDir, addonPath, guestDist, initPath, log } = options;
+  const { cacheDir, addonPath, benchPath, guestDist, initPath, log } = options;
   const started = Date.now();
 
   // --- gather inputs -------------------------------------------------------
@@ -224,6 +227,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   );
   const init = await readInput(initPath, 'the guest init', 'restore rootfs/init from the checkout');
   const addon = await readInput(addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
+  const bench = await readInput(benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
   let guestFiles: string[];
   try {
     guestFiles = await listTree(guestDist, (entry) => entry.isFile());
@@ -242,6 +246,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   hash.update(`${layoutVersion}\n`);
   hash.update(`init\0`).update(init).update('\n');
   hash.update(`addon\0`).update(addon).update('\n');
+  hash.update(`bench\0`).update(bench).update('\n');
   guestFiles.forEach((f, i) => {
     const content = guestContents[i] ?? Buffer.alloc(0);
     hash.update(`guest\0${f}\0${content.length}\0`).update(content).update('\n');
@@ -273,7 +278,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const tmpImage = `${image}.tmp-${process.pid}`;
   try {
     const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/guest', 'opt/rbmap/addon']) {
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/guest', 'opt/rbmap/addon', 'opt/rbmap/bin']) {
       await mkdir(at(d), { recursive: true });
     }
     await chmod(at('tmp'), 0o1777);
@@ -299,6 +304,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
     await writeFile(at('/init'), init);
     await chmod(at('/init'), 0o755);
     await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), addon, { mode: 0o755 });
+    await writeFile(at('/opt/rbmap/bin/rbmap-bench'), bench, { mode: 0o755 });
     for (const [i, f] of guestFiles.entries()) {
       const dest = at(posix.join('/opt/rbmap/guest', f));
       await mkdir(dirname(dest), { recursive: true });

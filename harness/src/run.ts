@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildAddon } from './addon.js';
+import { buildAddon, buildBenchReader } from './addon.js';
 import { bootOutcomeError, runQemu } from './boot.js';
 import { scanConsoleFile } from './consoleScan.js';
 import { RbmapError } from './errors.js';
@@ -79,12 +79,14 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
   } else {
     initrd = await timed(timings, 'rootfs', async () => {
       const addonPath = await buildAddon({ cacheDir: request.cacheDir, log: request.log });
+      const benchPath = await buildBenchReader({ cacheDir: request.cacheDir, log: request.log });
       if (!existsSync(projectPaths.guestDist)) {
         throw new RbmapError('E_ROOTFS', `compiled guest tests not found at ${projectPaths.guestDist}`, { hint: 'run npm run build first' });
       }
       const image = await buildRootfs({
         cacheDir: request.cacheDir,
         addonPath,
+        benchPath,
         guestDist: projectPaths.guestDist,
         initPath: projectPaths.rootfsInit,
         log: request.log,
@@ -102,6 +104,7 @@ function guestCommandLine(request: RunRequest): string[] {
   if (request.keepGoing) words.push('rbmap.keep_going=1');
   words.push(`rbmap.stress_seconds=${request.stressSeconds}`);
   if (request.stressSeed !== undefined) words.push(`rbmap.stress_seed=${request.stressSeed}`);
+  if (request.benchSeconds !== undefined) words.push('rbmap.bench=full', `rbmap.bench_seconds=${request.benchSeconds}`);
   return words;
 }
 

@@ -77,3 +77,9 @@ t.test('stress: --seconds must be a whole number, and --seed is passed on', asyn
   t.match(bad.stderr, /--seconds long: expected a whole number/);
   t.equal(pipelineOptions(parseCommandLine(['stress', '--seed', '0']).values).stressSeed, 0, 'seed 0 is a seed');
 });
+
+t.test('bench: --seconds must be a whole number ≥ 1', async (t) => {
+  const bad = await rbmap('bench', '--seconds', '0');
+  t.equal(bad.exitCode, ExitCode.usage);
+  t.match(bad.stderr, /--seconds 0: expected a whole number ≥ 1/);
+});

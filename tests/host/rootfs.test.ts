@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { buildAddon } from '../../harness/src/addon.js';
+import { buildAddon, buildBenchReader } from '../../harness/src/addon.js';
 import { projectPaths } from '../../harness/src/paths.js';
 import { buildRootfs } from '../../harness/src/rootfs.js';
 
@@ -33,11 +33,12 @@ async function listCpio(path: string): Promise<string[]> {
 }
 
 const addonPath = await buildAddon({ cacheDir, log });
+const benchPath = await buildBenchReader({ cacheDir, log });
 
 t.test('addon build is cached', async (t) => {
   const again = await buildAddon({ cacheDir, log });
   t.equal(again, addonPath, 'same source, flags and node: same file');
-  t.match(lines.join('\n'), /addon: cached/);
+  t.match(lines.join('\n'), /native: cached .*rbmap_sys-/);
 });
 
 t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
@@ -48,7 +49,7 @@ t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
   const initPath = join(work, 'init');
   await copyFile(projectPaths.rootfsInit, initPath);
 
-  const first = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  const first = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
   t.equal(first.rebuilt, true, 'cold build builds');
   t.ok(first.bytes > 1_000_000, `image has a real size (${first.bytes} bytes)`);
   t.ok(first.path.startsWith(join(cacheDir, 'rootfs')), 'image lives in the cache');
@@ -63,6 +64,7 @@ t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
     nodePath,
     'usr/bin/node',
     'opt/rbmap/addon/rbmap_sys.node',
+    'opt/rbmap/bin/rbmap-bench',
     'opt/rbmap/guest/smoke.test.js',
     'opt/rbmap/guest/lib/helper.js',
     'opt/rbmap/guest/package.json',
@@ -79,16 +81,16 @@ t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
     t.ok(entries.has(lib), `cpio holds node's library ${lib}`);
   }
 
-  const second = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  const second = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
   t.same(second, { path: first.path, rebuilt: false, bytes: first.bytes }, 'unchanged inputs reuse the image');
 
   await appendFile(initPath, '# changed\n');
-  const third = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  const third = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
   t.equal(third.rebuilt, true, 'a changed init rebuilds');
   t.not(third.path, first.path, 'under a new name');
 
   await writeFile(join(guestDist, 'lib', 'helper.js'), 'export const x = 2;\n');
-  const fourth = await buildRootfs({ cacheDir, addonPath, guestDist, initPath, log });
+  const fourth = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
   t.equal(fourth.rebuilt, true, 'a changed guest file rebuilds');
 });
 
@@ -96,7 +98,7 @@ t.test('rootfs: missing guest tests is an E_ROOTFS error with a hint', async (t)
   const empty = join(work, 'empty-guest');
   await mkdir(empty, { recursive: true });
   await t.rejects(
-    buildRootfs({ cacheDir, addonPath, guestDist: empty, initPath: projectPaths.rootfsInit, log }),
+    buildRootfs({ cacheDir, addonPath, benchPath, guestDist: empty, initPath: projectPaths.rootfsInit, log }),
     { code: 'E_ROOTFS', hint: /tsc/ },
   );
 });

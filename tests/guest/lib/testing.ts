@@ -300,6 +300,9 @@ export function helperPath(name: string): string {
  * A helper script in a child Node process. `lines` lets the test wait for what
  * the child prints and write to its stdin; the child is killed on timeout.
  */
+/** The benchmark's native reader and writer (rootfs/bench/rbmap_bench.c). */
+export const BENCH_BINARY = '/opt/rbmap/bin/rbmap-bench';
+
 export class ChildHelper {
   private readonly child: ChildProcess;
   private readonly stdin: Writable;

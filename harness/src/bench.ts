@@ -1,0 +1,179 @@
+/**
+ * The reader benchmark's results: parsed from the guest's TAP stream (each
+ * measurement is a `# bench-result <json>` diagnostic of tests/guest/bench.test.ts),
+ * compared against read() from the same boot, and written as bench.json, a
+ * table and an SVG chart in the run folder.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RbmapError } from './errors.js';
+
+export interface BenchResult {
+  /** read, splice, mmap (native) or node-mmap (the TypeScript reader library). */
+  method: string;
+  ringKb: number;
+  /** Events per second the writer aimed at; 0 = as fast as it could. */
+  rate: number;
+  written: number;
+  consumed: number;
+  /** Marker sequence numbers the reader never saw. */
+  missing: number;
+  outOfOrder: number;
+  /** The CPU's overrun counter over the measurement: events the writer overwrote. */
+  overrun: number;
+  /** Bytes of the events consumed, headers included. */
+  payloadBytes: number;
+  userUs: number;
+  systemUs: number;
+  wallUs: number;
+}
+
+/** One result with its figures against read() of the same ring size and rate. */
+export interface BenchRow extends BenchResult {
+  /** Reader CPU (user + system) per MB of payload, µs. */
+  cpuUsPerMb: number;
+  /** Payload consumed per second of wall time, MB/s. */
+  mbPerS: number;
+  /** cpuUsPerMb / read()'s cpuUsPerMb; null when read() is missing from the group. */
+  cpuVsRead: number | null;
+}
+
+const numericFields = ['ringKb', 'rate', 'written', 'consumed', 'missing', 'outOfOrder', 'overrun', 'payloadBytes', 'userUs', 'systemUs', 'wallUs'] as const;
+
+function parseResult(json: string, lineNumber: number): BenchResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new RbmapError('E_RESULTS', `guest.tap line ${lineNumber}: a bench-result that is not JSON`, { hint: 'look at the guest TAP stream in the run folder', cause });
+  }
+  if (typeof value !== 'object' || value === null) {
+    throw new RbmapError('E_RESULTS', `guest.tap line ${lineNumber}: a bench-result that is not an object`, { hint: 'look at the guest TAP stream in the run folder' });
+  }
+  const record = value as Record<string, unknown>;
+  const missing = numericFields.filter((field) => typeof record[field] !== 'number' || !Number.isFinite(record[field]));
+  if (typeof record['method'] !== 'string' || missing.length > 0) {
+    throw new RbmapError(
+      'E_RESULTS',
+      `guest.tap line ${lineNumber}: a bench-result without ${typeof record['method'] !== 'string' ? 'method' : missing.join(', ')}`,
+      { hint: 'the guest benchmark and the host disagree on the result shape: rebuild both (npm run build)' },
+    );
+  }
+  const result = { method: record['method'] } as BenchResult;
+  for (const field of numericFields) result[field] = record[field] as number;
+  return result;
+}
+
+/** Every `bench-result` diagnostic of a TAP stream, in order. */
+export function parseBenchResults(tapText: string): BenchResult[] {
+  const results: BenchResult[] = [];
+  tapText.split('\n').forEach((line, index) => {
+    const match = /^\s*# bench-result (\{.*\})\s*$/.exec(line);
+    if (match !== null) results.push(parseResult(match[1]!, index + 1));
+  });
+  return results;
+}
+
+const groupKey = (r: BenchResult): string => `${r.ringKb}/${r.rate}`;
+
+export function benchRows(results: readonly BenchResult[]): BenchRow[] {
+  const cpuPerMb = (r: BenchResult): number => (r.payloadBytes > 0 ? ((r.userUs + r.systemUs) * 1e6) / r.payloadBytes : Number.POSITIVE_INFINITY);
+  const readCpu = new Map<string, number>();
+  for (const r of results) if (r.method === 'read') readCpu.set(groupKey(r), cpuPerMb(r));
+  return results.map((r) => {
+    const base = readCpu.get(groupKey(r));
+    return {
+      ...r,
+      cpuUsPerMb: cpuPerMb(r),
+      mbPerS: r.wallUs > 0 ? r.payloadBytes / r.wallUs : 0,
+      cpuVsRead: base === undefined || !Number.isFinite(base) || base === 0 ? null : cpuPerMb(r) / base,
+    };
+  });
+}
+
+export function rateLabel(rate: number): string {
+  return rate === 0 ? 'max' : `${rate / 1000}k/s`;
+}
+
+export function formatBenchTable(rows: readonly BenchRow[]): string {
+  const header = ['ring', 'rate', 'method', 'written', 'consumed', 'lost', 'overrun', 'MB/s', 'CPU µs/MB', 'vs read()'];
+  const body = rows.map((r) => [
+    `${r.ringKb} KB`,
+    rateLabel(r.rate),
+    r.method,
+    String(r.written),
+    String(r.consumed),
+    String(r.missing),
+    String(r.overrun),
+    r.mbPerS.toFixed(2),
+    Number.isFinite(r.cpuUsPerMb) ? r.cpuUsPerMb.toFixed(0) : '-',
+    r.cpuVsRead === null ? '-' : `${r.cpuVsRead.toFixed(2)}×`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+const methodColours: Readonly<Record<string, string>> = { read: '#8c8c8c', splice: '#4e79a7', mmap: '#e15759', 'node-mmap': '#f28e2b' };
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Two panels of grouped bars, one group per ring size and rate: reader CPU per
+ * MB relative to read() (lower is better), and events lost (written, not seen).
+ */
+export function benchChartSvg(rows: readonly BenchRow[]): string {
+  const groups = [...new Set(rows.map(groupKey))];
+  const methods = [...new Set(rows.map((r) => r.method))];
+  const bar = 16;
+  const groupWidth = methods.length * bar + 24;
+  const left = 60;
+  const panelHeight = 160;
+  const width = left + Math.max(1, groups.length) * groupWidth + 20;
+  const height = 2 * (panelHeight + 60) + 40;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+  ];
+  const panel = (top: number, title: string, value: (r: BenchRow) => number, format: (v: number) => string): void => {
+    const values = rows.map(value).filter(Number.isFinite);
+    const max = Math.max(1e-9, ...values);
+    out.push(`<text x="${left}" y="${top - 8}" font-size="13">${escapeXml(title)}</text>`);
+    out.push(`<line x1="${left}" y1="${top + panelHeight}" x2="${width - 10}" y2="${top + panelHeight}" stroke="black"/>`);
+    out.push(`<text x="${left - 6}" y="${top + 4}" text-anchor="end">${escapeXml(format(max))}</text>`);
+    out.push(`<text x="${left - 6}" y="${top + panelHeight}" text-anchor="end">0</text>`);
+    groups.forEach((group, g) => {
+      const x0 = left + g * groupWidth + 12;
+      methods.forEach((method, m) => {
+        const row = rows.find((r) => groupKey(r) === group && r.method === method);
+        if (row === undefined) return;
+        const v = value(row);
+        const h = Number.isFinite(v) ? (v / max) * panelHeight : 0;
+        const x = x0 + m * bar;
+        out.push(`<rect x="${x}" y="${(top + panelHeight - h).toFixed(1)}" width="${bar - 2}" height="${h.toFixed(1)}" fill="${methodColours[method] ?? '#59a14f'}"><title>${escapeXml(`${method}: ${format(v)}`)}</title></rect>`);
+      });
+      const [ring, rate] = group.split('/').map(Number);
+      out.push(`<text x="${x0 + (methods.length * bar) / 2}" y="${top + panelHeight + 14}" text-anchor="middle">${ring} KB, ${rateLabel(rate ?? 0)}</text>`);
+    });
+  };
+  panel(30, 'Reader CPU per MB, relative to read() (lower is better)', (r) => r.cpuVsRead ?? Number.NaN, (v) => `${v.toFixed(2)}×`);
+  panel(30 + panelHeight + 60, 'Events lost (written but never seen by the reader)', (r) => r.missing, (v) => v.toFixed(0));
+  methods.forEach((method, m) => {
+    const x = left + m * 110;
+    const y = height - 14;
+    out.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${methodColours[method] ?? '#59a14f'}"/><text x="${x + 14}" y="${y}">${escapeXml(method)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+/** bench.json and bench.svg in the run folder; returns their paths. */
+export function writeBenchFiles(runDir: string, rows: readonly BenchRow[]): { json: string; svg: string } {
+  const json = join(runDir, 'bench.json');
+  const svg = join(runDir, 'bench.svg');
+  writeFileSync(json, `${JSON.stringify({ results: rows }, null, 2)}\n`);
+  writeFileSync(svg, benchChartSvg(rows));
+  return { json, svg };
+}

@@ -1,0 +1,89 @@
+/**
+ * The reader benchmark. A writer pinned to CPU 1 writes fixed-size markers
+ * (unthrottled, or at fixed rates); a reader on CPU 0 consumes CPU 1's buffer
+ * by read(), by splice() into a pipe, and by the mapping (GET_READER_PAGE, the
+ * page read in place) — natively (rbmap-bench, C) and with the TypeScript
+ * reader library. Each measurement is a `bench-result <json>` diagnostic; the
+ * host's `rbmap bench` turns them into bench.json, a table and a chart.
+ *
+ * Kernel command line: rbmap.bench_seconds=N (per measurement, default 1) and
+ * rbmap.bench=full (two ring sizes and three rates; the default is one ring
+ * size, unthrottled: the short run of every `rbmap run`, which asserts only
+ * that every method consumed the markers in order).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { BENCH_BINARY, ChildHelper, describeChild, traceTest } from './lib/testing.js';
+import { onlineCpus, setBufferSizeKb, topLevel } from './lib/tracefs.js';
+
+function commandLineValue(key: string): string | undefined {
+  const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
+  return word?.slice(`rbmap.${key}=`.length);
+}
+
+const WRITER_CPU = 1;
+const READER_CPU = 0;
+const EVENT_BYTES = 64;
+const seconds = Number(commandLineValue('bench_seconds') ?? '1');
+const full = commandLineValue('bench') === 'full';
+const ringSizesKb = full ? [1024, 32] : [1024];
+/** Events per second; 0 = as fast as the writer can. */
+const rates = full ? [0, 50_000, 10_000] : [0];
+const methods = ['read', 'splice', 'mmap', 'node-mmap'] as const;
+
+interface BenchResult {
+  method: string;
+  ringKb: number;
+  rate: number;
+  written: number;
+  consumed: number;
+  missing: number;
+  outOfOrder: number;
+  overrun: number;
+  payloadBytes: number;
+  userUs: number;
+  systemUs: number;
+  wallUs: number;
+}
+
+async function measure(method: (typeof methods)[number], rate: number): Promise<Omit<BenchResult, 'ringKb'>> {
+  const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
+  if (method === 'node-mmap') {
+    const child = new ChildHelper('bench-node-reader', args);
+    const result = await child.result(seconds * 1000 + 60_000);
+    assert.equal(result.code, 0, describeChild(result));
+    return JSON.parse(result.stdout) as Omit<BenchResult, 'ringKb'>;
+  }
+  const stdout = execFileSync(BENCH_BINARY, [method, ...args], { encoding: 'utf8', timeout: seconds * 1000 + 60_000 });
+  return JSON.parse(stdout) as Omit<BenchResult, 'ringKb'>;
+}
+
+traceTest(
+  `bench: read(), splice() and the mapping (C and TypeScript) consume a marker writer on another CPU (${full ? 'full' : 'short'} run, ${seconds} s each)`,
+  async ({ t }) => {
+    if (!onlineCpus().includes(WRITER_CPU)) {
+      t.skip('needs a second CPU for the writer (--smp 2 or more)');
+      return;
+    }
+    const results: BenchResult[] = [];
+    for (const ringKb of ringSizesKb) {
+      setBufferSizeKb(topLevel, ringKb, WRITER_CPU);
+      for (const rate of rates) {
+        for (const method of methods) {
+          const result = { ...(await measure(method, rate)), ringKb };
+          t.diagnostic(`bench-result ${JSON.stringify(result)}`);
+          results.push(result);
+        }
+      }
+    }
+    for (const result of results) {
+      const what = `${result.method} at ${result.rate === 0 ? 'full speed' : `${result.rate}/s`}, ${result.ringKb} KB ring`;
+      assert.ok(result.written > 0, `${what}: the writer wrote`);
+      assert.ok(result.consumed > 0 && result.payloadBytes > 0, `${what}: the reader consumed markers (${JSON.stringify(result)})`);
+      assert.equal(result.outOfOrder, 0, `${what}: markers came out in order`);
+      assert.ok(result.consumed + result.missing === result.written, `${what}: every marker is consumed or counted missing`);
+    }
+  },
+  { timeout: (seconds + 30) * 1000 * ringSizesKb.length * rates.length * methods.length + 60_000 },
+);

@@ -1,0 +1,60 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchChartSvg, benchRows, formatBenchTable, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/src/bench.js';
+import { projectRoot } from '../../harness/src/paths.js';
+
+/** The TAP stream of a real short bench run (6.1.192 with the series, TCG, 2 CPUs). */
+const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'bench-short-6.1-tcg.tap'), 'utf8');
+
+function result(method: string, over: Partial<BenchResult> = {}): BenchResult {
+  return {
+    method, ringKb: 32, rate: 0, written: 1000, consumed: 1000, missing: 0, outOfOrder: 0, overrun: 0,
+    payloadBytes: 2_000_000, userUs: 1000, systemUs: 1000, wallUs: 1_000_000, ...over,
+  };
+}
+
+t.test('parseBenchResults reads every bench-result of a recorded guest stream, in order', async (t) => {
+  const results = parseBenchResults(recorded);
+  t.same(results.map((r) => r.method), ['read', 'splice', 'mmap', 'node-mmap']);
+  t.ok(results.every((r) => r.ringKb === 1024 && r.rate === 0 && r.written > 0 && r.payloadBytes > 0));
+  t.equal(results[3]?.missing, results[3]?.overrun, 'the TypeScript reader fell behind: its missing markers are the overrun');
+});
+
+t.test('parseBenchResults refuses a result without its fields, naming them and the line', async (t) => {
+  t.throws(() => parseBenchResults('TAP version 13\n# bench-result {"method":"read","ringKb":32}\n'), { code: 'E_RESULTS', message: /line 2: .*without rate, written/ });
+  t.throws(() => parseBenchResults('# bench-result {not json}\n'), { code: 'E_RESULTS', message: /line 1: .*not JSON/ });
+  t.same(parseBenchResults('# bench-resultless\nok 1 - x\n'), []);
+});
+
+t.test('benchRows: CPU per MB and the ratio against read() of the same ring size and rate', async (t) => {
+  const rows = benchRows([
+    result('read', { userUs: 3000, systemUs: 1000 }),
+    result('mmap', { userUs: 1000, systemUs: 1000 }),
+    result('mmap', { ringKb: 1024, userUs: 1000, systemUs: 1000 }),
+    result('splice', { payloadBytes: 0 }),
+  ]);
+  t.equal(rows[0]?.cpuUsPerMb, 2000, '4000 µs for 2 MB');
+  t.equal(rows[0]?.cpuVsRead, 1);
+  t.equal(rows[1]?.cpuVsRead, 0.5);
+  t.equal(rows[2]?.cpuVsRead, null, 'no read() row for a 1024 KB ring');
+  t.equal(rows[3]?.cpuUsPerMb, Number.POSITIVE_INFINITY, 'nothing consumed: no finite cost');
+  t.equal(rows[1]?.mbPerS, 2);
+});
+
+t.test('the table has a row per result with the ratio; the chart a bar per result and a legend', async (t) => {
+  const rows = benchRows(parseBenchResults(recorded));
+  const table = formatBenchTable(rows).split('\n');
+  t.equal(table.length, 2 + rows.length);
+  t.match(table[0], /ring\s+rate\s+method.*vs read\(\)/);
+  t.match(table[2], /^1024 KB\s+max\s+read\s.*1\.00×$/);
+  const svg = benchChartSvg(rows);
+  t.match(svg, /^<svg /);
+  t.equal(svg.match(/<rect x=/g)?.length, 2 * rows.length + 4, 'two panels of bars plus four legend swatches');
+  for (const method of ['read', 'splice', 'mmap', 'node-mmap']) t.match(svg, new RegExp(`>${method}</text>`));
+  const dir = mkdtempSync(join(tmpdir(), 'rbmap-bench-'));
+  const files = writeBenchFiles(dir, rows);
+  t.equal((JSON.parse(readFileSync(files.json, 'utf8')) as { results: unknown[] }).results.length, rows.length);
+  t.equal(readFileSync(files.svg, 'utf8'), svg);
+});
