@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { BenchResult } from '../../harness/src/bench.js';
 import { BENCH_BINARY, ChildHelper, describeChild, traceTest } from './lib/testing.js';
 import { onlineCpus, setBufferSizeKb, topLevel } from './lib/tracefs.js';
 
@@ -32,20 +33,6 @@ const ringSizesKb = full ? [1024, 32] : [1024];
 const rates = full ? [0, 50_000, 10_000] : [0];
 const methods = ['read', 'splice', 'mmap', 'node-mmap'] as const;
 
-interface BenchResult {
-  method: string;
-  ringKb: number;
-  rate: number;
-  written: number;
-  consumed: number;
-  missing: number;
-  outOfOrder: number;
-  overrun: number;
-  payloadBytes: number;
-  userUs: number;
-  systemUs: number;
-  wallUs: number;
-}
 
 async function measure(method: (typeof methods)[number], rate: number): Promise<Omit<BenchResult, 'ringKb'>> {
   const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
