@@ -14,6 +14,8 @@ export interface BenchResult {
   ringKb: number;
   /** Events per second the writer aimed at; 0 = as fast as it could. */
   rate: number;
+  /** buffer_percent while measured: how full the buffer is before poll() wakes the reader. */
+  bufferPercent: number;
   written: number;
   consumed: number;
   /** Marker sequence numbers the reader never saw. */
@@ -38,7 +40,7 @@ export interface BenchRow extends BenchResult {
   cpuVsRead: number | null;
 }
 
-const numericFields = ['ringKb', 'rate', 'written', 'consumed', 'missing', 'outOfOrder', 'overrun', 'payloadBytes', 'userUs', 'systemUs', 'wallUs'] as const;
+const numericFields = ['ringKb', 'rate', 'bufferPercent', 'written', 'consumed', 'missing', 'outOfOrder', 'overrun', 'payloadBytes', 'userUs', 'systemUs', 'wallUs'] as const;
 
 function parseResult(json: string, lineNumber: number): BenchResult {
   let value: unknown;
@@ -74,7 +76,7 @@ export function parseBenchResults(tapText: string): BenchResult[] {
   return results;
 }
 
-const groupKey = (r: BenchResult): string => `${r.ringKb}/${r.rate}`;
+const groupKey = (r: BenchResult): string => `${r.ringKb}/${r.rate}/${r.bufferPercent}`;
 
 export function benchRows(results: readonly BenchResult[]): BenchRow[] {
   const cpuPerMb = (r: BenchResult): number => (r.payloadBytes > 0 ? ((r.userUs + r.systemUs) * 1e6) / r.payloadBytes : Number.POSITIVE_INFINITY);
@@ -96,10 +98,11 @@ export function rateLabel(rate: number): string {
 }
 
 export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const header = ['ring', 'rate', 'method', 'written', 'consumed', 'lost', 'overrun', 'MB/s', 'CPU µs/MB', 'vs read()'];
+  const header = ['ring', 'rate', 'wake at', 'method', 'written', 'consumed', 'lost', 'overrun', 'MB/s', 'CPU µs/MB', 'vs read()'];
   const body = rows.map((r) => [
     `${r.ringKb} KB`,
     rateLabel(r.rate),
+    `${r.bufferPercent}%`,
     r.method,
     String(r.written),
     String(r.consumed),
@@ -110,7 +113,7 @@ export function formatBenchTable(rows: readonly BenchRow[]): string {
     r.cpuVsRead === null ? '-' : `${r.cpuVsRead.toFixed(2)}×`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -121,7 +124,7 @@ function escapeXml(text: string): string {
 }
 
 /**
- * Two panels of grouped bars, one group per ring size and rate: reader CPU per
+ * Two panels of grouped bars, one group per ring size, rate and buffer_percent: reader CPU per
  * MB relative to read() (lower is better), and events lost (written, not seen).
  */
 export function benchChartSvg(rows: readonly BenchRow[]): string {
@@ -132,7 +135,7 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
   const left = 60;
   const panelHeight = 160;
   const width = left + Math.max(1, groups.length) * groupWidth + 20;
-  const height = 2 * (panelHeight + 60) + 40;
+  const height = 2 * (panelHeight + 70) + 40;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -154,12 +157,13 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
         const x = x0 + m * bar;
         out.push(`<rect x="${x}" y="${(top + panelHeight - h).toFixed(1)}" width="${bar - 2}" height="${h.toFixed(1)}" fill="${methodColours[method] ?? '#59a14f'}"><title>${escapeXml(`${method}: ${format(v)}`)}</title></rect>`);
       });
-      const [ring, rate] = group.split('/').map(Number);
+      const [ring, rate, percent] = group.split('/').map(Number);
       out.push(`<text x="${x0 + (methods.length * bar) / 2}" y="${top + panelHeight + 14}" text-anchor="middle">${ring} KB, ${rateLabel(rate ?? 0)}</text>`);
+      out.push(`<text x="${x0 + (methods.length * bar) / 2}" y="${top + panelHeight + 27}" text-anchor="middle">wake at ${percent}%</text>`);
     });
   };
   panel(30, 'Reader CPU per MB, relative to read() (lower is better)', (r) => r.cpuVsRead ?? Number.NaN, (v) => `${v.toFixed(2)}×`);
-  panel(30 + panelHeight + 60, 'Events lost (written but never seen by the reader)', (r) => r.missing, (v) => v.toFixed(0));
+  panel(30 + panelHeight + 70, 'Events lost (written but never seen by the reader)', (r) => r.missing, (v) => v.toFixed(0));
   methods.forEach((method, m) => {
     const x = left + m * 110;
     const y = height - 14;

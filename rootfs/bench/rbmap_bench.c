@@ -201,23 +201,26 @@ static size_t walk_events(struct counts *c, const unsigned char *data, size_t fr
 		if (type_len == TYPE_PADDING) {
 			uint32_t pad;
 
-			if ((header >> 5) == 0 && at + 8 > commit)
-				break;
-			memcpy(&pad, data + at + 4, 4);
-			if ((header >> 5) == 0 && pad == 0)
+			if ((header >> 5) == 0 || at + 8 > commit)
 				break; /* the rest of the page */
+			memcpy(&pad, data + at + 4, 4);
 			at += 4 + pad;
 			continue;
 		}
 		if (type_len == 0) {
+			if (at + 8 > commit)
+				break;
 			memcpy(&length, data + at + 4, 4);
+			if (length < 4)
+				break;
 			body = data + at + 8;
 			length -= 4;
 		} else {
 			length = type_len * 4;
 			body = data + at + 4;
 		}
-		if (length < 2)
+		/* Never walk past the committed data, whatever a header says */
+		if (length < 2 || (size_t)(body - data) + length > commit)
 			break;
 		for (i = 0; i < length; i++)
 			c->sum += body[i];
@@ -229,12 +232,15 @@ static size_t walk_events(struct counts *c, const unsigned char *data, size_t fr
 	return at;
 }
 
+/* The committed data length of a page, never more than its data area */
 static size_t page_commit(const unsigned char *page)
 {
+	size_t room = (size_t)page_size - page_data_offset;
 	uint64_t commit;
 
 	memcpy(&commit, page + 8, 8);
-	return (size_t)(commit & ~PAGE_FLAGS_MASK);
+	commit &= ~PAGE_FLAGS_MASK;
+	return commit < room ? (size_t)commit : room;
 }
 
 static void walk_page(struct counts *c, const unsigned char *page)
@@ -254,6 +260,8 @@ static int consume_read(int fd, struct counts *c, unsigned char *buf)
 		die("read trace_pipe_raw");
 	if (n == 0)
 		return 0;
+	if ((size_t)n < (size_t)page_size)
+		memset(buf + n, 0, (size_t)page_size - (size_t)n);
 	walk_page(c, buf);
 	return 1;
 }
@@ -327,6 +335,28 @@ static void map_ring(int fd)
 		die("mmap the ring");
 	map_base = m;
 	meta = m;
+}
+
+/*
+ * Consume until the buffer stays empty: a read() can return 0 while events
+ * are left (the reader page was being swapped), so one empty answer is not
+ * the end.
+ */
+static void drain(int (*consume)(int, struct counts *, unsigned char *), int fd,
+		  struct counts *c, unsigned char *buf)
+{
+	int idle = 0;
+
+	while (idle < 3) {
+		struct timespec pause = { 0, 1000000 };
+
+		if (consume(fd, c, buf)) {
+			idle = 0;
+			continue;
+		}
+		idle++;
+		nanosleep(&pause, NULL);
+	}
 }
 
 static uint64_t writer(int cpu, double seconds, uint64_t rate, size_t event_bytes)
@@ -435,8 +465,7 @@ int main(int argc, char **argv)
 	 * hold events a former reader consumed (the ABI has no read offset):
 	 * walk it once so that only what is written from now on counts.
 	 */
-	while (consume(fd, &c, buf))
-		;
+	drain(consume, fd, &c, buf);
 	if (consume == consume_mmap)
 		walk_reader_page(&c);
 	memset(&c, 0, sizeof(c));
@@ -471,11 +500,9 @@ int main(int argc, char **argv)
 	 * What the writer left behind. splice() only moves whole pages: the
 	 * last, partly filled one is read().
 	 */
-	while (consume(fd, &c, buf))
-		;
+	drain(consume, fd, &c, buf);
 	if (consume == consume_splice)
-		while (consume_read(fd, &c, buf))
-			;
+		drain(consume_read, fd, &c, buf);
 	getrusage(RUSAGE_SELF, &after);
 	wall = now_ns(CLOCK_MONOTONIC) - wall;
 	if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))

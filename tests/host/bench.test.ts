@@ -5,25 +5,28 @@ import { join } from 'node:path';
 import { benchChartSvg, benchRows, formatBenchTable, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/src/bench.js';
 import { projectRoot } from '../../harness/src/paths.js';
 
-/** The TAP stream of a real short bench run (6.1.192 with the series, TCG, 2 CPUs). */
-const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'bench-short-6.1-tcg.tap'), 'utf8');
+/** The TAP stream of a real `rbmap bench --seconds 3` (6.1.192 with the series, TCG, 2 CPUs). */
+const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'bench-full-6.1-tcg.tap'), 'utf8');
 
 function result(method: string, over: Partial<BenchResult> = {}): BenchResult {
   return {
-    method, ringKb: 32, rate: 0, written: 1000, consumed: 1000, missing: 0, outOfOrder: 0, overrun: 0,
+    method, ringKb: 32, rate: 0, bufferPercent: 50, written: 1000, consumed: 1000, missing: 0, outOfOrder: 0, overrun: 0,
     payloadBytes: 2_000_000, userUs: 1000, systemUs: 1000, wallUs: 1_000_000, ...over,
   };
 }
 
 t.test('parseBenchResults reads every bench-result of a recorded guest stream, in order', async (t) => {
   const results = parseBenchResults(recorded);
-  t.same(results.map((r) => r.method), ['read', 'splice', 'mmap', 'node-mmap']);
-  t.ok(results.every((r) => r.ringKb === 1024 && r.rate === 0 && r.written > 0 && r.payloadBytes > 0));
-  t.equal(results[3]?.missing, results[3]?.overrun, 'the TypeScript reader fell behind: its missing markers are the overrun');
+  t.equal(results.length, 2 * 3 * 4 + 2, 'two ring sizes × three rates × four methods, and two rows waking at the first event');
+  t.same(results.slice(0, 4).map((r) => r.method), ['read', 'splice', 'mmap', 'node-mmap']);
+  t.same([...new Set(results.map((r) => r.ringKb))], [1024, 32]);
+  t.same([...new Set(results.map((r) => r.bufferPercent))], [50, 0]);
+  t.ok(results.every((r) => r.written > 0 && r.consumed > 0 && r.payloadBytes > 0));
+  t.ok(results.every((r) => r.method !== 'node-mmap' || r.missing === r.overrun), "the TypeScript reader's missing markers are the overrun");
 });
 
 t.test('parseBenchResults refuses a result without its fields, naming them and the line', async (t) => {
-  t.throws(() => parseBenchResults('TAP version 13\n# bench-result {"method":"read","ringKb":32}\n'), { code: 'E_RESULTS', message: /line 2: .*without rate, written/ });
+  t.throws(() => parseBenchResults('TAP version 13\n# bench-result {"method":"read","ringKb":32}\n'), { code: 'E_RESULTS', message: /line 2: .*without rate, bufferPercent, written/ });
   t.throws(() => parseBenchResults('# bench-result {not json}\n'), { code: 'E_RESULTS', message: /line 1: .*not JSON/ });
   t.same(parseBenchResults('# bench-resultless\nok 1 - x\n'), []);
 });
@@ -47,8 +50,9 @@ t.test('the table has a row per result with the ratio; the chart a bar per resul
   const rows = benchRows(parseBenchResults(recorded));
   const table = formatBenchTable(rows).split('\n');
   t.equal(table.length, 2 + rows.length);
-  t.match(table[0], /ring\s+rate\s+method.*vs read\(\)/);
-  t.match(table[2], /^1024 KB\s+max\s+read\s.*1\.00×$/);
+  t.match(table[0], /ring\s+rate\s+wake at\s+method.*vs read\(\)/);
+  t.match(table[2], /^1024 KB\s+max\s+50%\s+read\s.*1\.00×$/);
+  t.match(table[table.length - 1], /^32 KB\s+max\s+0%\s+mmap\s/);
   const svg = benchChartSvg(rows);
   t.match(svg, /^<svg /);
   t.equal(svg.match(/<rect x=/g)?.length, 2 * rows.length + 4, 'two panels of bars plus four legend swatches');

@@ -212,10 +212,12 @@ function stopInjecting(): void {
 }
 
 /**
- * Open and map a CPU while the next 1 to 3 kernel page allocations of this
- * thread fail (fail_page_alloc; user-space pages are spared, so Node's own
- * page faults go on): ENOMEM, or a mapping whose meta page is sane; then a
- * mapping of the same CPU that works (nothing half-made stays behind).
+ * Map a CPU (its meta page, one mmap() call) while the next 1 to 3 kernel page
+ * allocations of this thread fail (fail_page_alloc; user-space pages are
+ * spared, so Node's own faults go on): ENOMEM, or a mapping whose meta page is
+ * sane; then a mapping of the same CPU that works. Only the mmap() is inside
+ * the window: a munmap() there can itself fail with ENOMEM (the maple tree
+ * preallocates) and would leave a mapping behind.
  */
 function mapUnderFaults(): string {
   if (!canInjectFaults) return 'not this worker';
@@ -235,28 +237,33 @@ function mapUnderFaults(): string {
   }
   const array = arrayToUse();
   const cpu = pick(cpus);
-  let ring: RingBufferMapping | undefined;
+  const fd = openTracePipeRaw({ cpu, instance: array.name });
   let outcome: string;
-  writeFileSync('/proc/thread-self/make-it-fail', '1');
   try {
-    ring = RingBufferMapping.open({ cpu, instance: array.name });
-    outcome = 'mapped';
-  } catch (error) {
-    if (!hasCode(error, 'ENOMEM')) throw error;
-    outcome = 'ENOMEM';
+    let meta: bigint | undefined;
+    writeFileSync('/proc/thread-self/make-it-fail', '1');
+    try {
+      meta = sys.mmapRaw(0n, page, sys.constants.PROT_READ, sys.constants.MAP_SHARED, fd, 0n);
+      outcome = 'mapped';
+    } catch (error) {
+      if (!hasCode(error, 'ENOMEM')) throw error;
+      outcome = 'ENOMEM';
+    } finally {
+      stopInjecting();
+    }
+    if (meta !== undefined) {
+      try {
+        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(meta, pageSize))));
+        if (problems.length > 0) throw new Error(`meta page of a mapping made under faults: ${problems.join('; ')}`);
+      } finally {
+        sys.munmapRange(meta, pageSize);
+      }
+    }
   } finally {
-    stopInjecting();
+    closeSync(fd);
   }
   const injected = times - Number(readFileSync(`${FAIL_PAGE_ALLOC}/times`, 'utf8').trim());
   faultsInjected += injected;
-  try {
-    if (ring !== undefined) {
-      const problems = metaInconsistencies(ring.meta());
-      if (problems.length > 0) throw new Error(`meta page of a mapping made under faults: ${problems.join('; ')}`);
-    }
-  } finally {
-    ring?.close();
-  }
   RingBufferMapping.open({ cpu, instance: array.name }).close();
   return `${outcome} (${injected} of ${times} failed) ${array.name ?? 'top'} cpu${cpu}`;
 }
@@ -454,7 +461,13 @@ try {
     log.record(name, operations[name]!());
   }
   for (const held of mappings.splice(0)) held.ring.close();
-  removeInstanceIfPresent(instanceName);
+  try {
+    removeInstanceIfPresent(instanceName);
+  } catch (error) {
+    // Say what still holds the instance: a mapping of this process, or an open file.
+    const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('tracing'));
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; this process's tracefs mappings: ${JSON.stringify(maps)}`);
+  }
   setTracingOn(topLevel, true);
 } catch (error) {
   process.stdout.write(
