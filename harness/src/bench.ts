@@ -1,6 +1,6 @@
 /**
  * The reader benchmark's results: parsed from the guest's TAP stream (each
- * measurement is a `# bench-result <json>` diagnostic of tests/guest/bench.test.ts),
+ * measurement is a `# bench-result <json>` diagnostic of tests/guest/throughput.test.ts),
  * compared against read() from the same boot, and written as bench.json, a
  * table and an SVG chart in the run folder.
  */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
-import { tryGit } from './git.js';
+import { cleanTreeHead } from './git.js';
 import { sha256 } from './hash.js';
 import { crossArgs } from './kconfig.js';
 import { lastLines } from './proc.js';
@@ -54,13 +54,10 @@ export function makeArgv(options: Pick<BuildOptions, 'srcDir' | 'buildDir' | 'ar
  * arguments. When it matches the recorded stamp and the image exists, make is skipped.
  */
 async function buildStamp(options: BuildOptions): Promise<string | null> {
-  const head = await tryGit(options.srcDir, ['rev-parse', 'HEAD']);
-  if (head.exitCode !== 0) return null;
-  const status = await tryGit(options.srcDir, ['status', '--porcelain', '--untracked-files=no']);
-  if (status.exitCode !== 0 || status.stdout.trim() !== '') return null;
+  const head = await cleanTreeHead(options.srcDir);
   const dotConfig = join(options.buildDir, '.config');
-  if (!existsSync(dotConfig)) return null;
-  return sha256(head.stdout.trim(), await readFile(dotConfig), makeArgv(options).join(' '));
+  if (head === null || !existsSync(dotConfig)) return null;
+  return sha256(head, await readFile(dotConfig), makeArgv(options).join(' '));
 }
 
 export async function buildKernel(options: BuildOptions): Promise<BuildResult> {

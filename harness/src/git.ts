@@ -30,3 +30,12 @@ export async function isGitRepo(dir: string): Promise<boolean> {
   const r = await tryGit(dir, ['rev-parse', '--is-inside-work-tree']);
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
+
+/** HEAD of a git tree with no uncommitted change to tracked files; null otherwise (then nothing may be skipped). */
+export async function cleanTreeHead(srcDir: string): Promise<string | null> {
+  const head = await tryGit(srcDir, ['rev-parse', 'HEAD']);
+  if (head.exitCode !== 0) return null;
+  const status = await tryGit(srcDir, ['status', '--porcelain', '--untracked-files=no']);
+  if (status.exitCode !== 0 || status.stdout.trim() !== '') return null;
+  return head.stdout.trim();
+}

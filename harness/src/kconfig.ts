@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
+import { cleanTreeHead } from './git.js';
+import { sha256 } from './hash.js';
 import { run } from './proc.js';
 
 /** One requested option: CONFIG_FOO=y, =m, ="string", =123, or "is not set". */
@@ -107,13 +109,22 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
     });
   const dotConfig = join(buildDir, '.config');
   const previous = existsSync(dotConfig) ? await readFile(dotConfig, 'utf8') : null;
-  await make('tinyconfig');
-  await run(join(srcDir, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', buildDir, dotConfig, ...fragments], {
-    errorCode: 'E_CONFIG_MISSING',
-    cwd: srcDir,
-    env: { ...process.env, ARCH: arch.kernelArch },
-  });
-  await make('olddefconfig');
+  // The same clean tree, fragments and architecture made this .config last time: keep it.
+  const stampFile = join(buildDir, '.rbmap-config-stamp');
+  const head = await cleanTreeHead(srcDir);
+  const fragmentTexts = await Promise.all(fragments.map((f) => readFile(f, 'utf8')));
+  const stampOf = (config: string): string | null =>
+    head === null ? null : sha256(head, arch.name, crossArgs(arch).join(' '), ...fragments.flatMap((f, i) => [f, fragmentTexts[i] ?? '']), config);
+  const unchanged = previous !== null && stampOf(previous) !== null && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stampOf(previous);
+  if (!unchanged) {
+    await make('tinyconfig');
+    await run(join(srcDir, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', buildDir, dotConfig, ...fragments], {
+      errorCode: 'E_CONFIG_MISSING',
+      cwd: srcDir,
+      env: { ...process.env, ARCH: arch.kernelArch },
+    });
+    await make('olddefconfig');
+  }
   const final = await readFile(dotConfig, 'utf8');
   if (previous !== null && previous !== final) {
     await copyFile(dotConfig, join(buildDir, '.config.rbmap-previous')).catch(() => undefined);
@@ -128,7 +139,10 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
       hint: `look at ${dotConfig}; an option that depends on another needs that one in a fragment too`,
     });
   }
-  options.log(`config: ${requests.length} requested options verified in ${dotConfig}`);
+  const stamp = stampOf(final);
+  if (stamp !== null) await writeFile(stampFile, stamp);
+  else await rm(stampFile, { force: true });
+  options.log(`config: ${requests.length} requested options verified in ${dotConfig}${unchanged ? ' (kept: tree, fragments and .config as last time)' : ''}`);
   return mismatches.filter((m) => optional.has(m.request.fragment));
 }
 
