@@ -140,9 +140,10 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
-  const panel = (top: number, title: string, value: (r: BenchRow) => number, format: (v: number) => string): void => {
+  /** `cap`: the axis stops there; a taller bar is cut and labelled with its value. */
+  const panel = (top: number, title: string, value: (r: BenchRow) => number, format: (v: number) => string, cap = Number.POSITIVE_INFINITY): void => {
     const values = rows.map(value).filter(Number.isFinite);
-    const max = Math.max(1e-9, ...values);
+    const max = Math.min(cap, Math.max(1e-9, ...values));
     out.push(`<text x="${left}" y="${top - 8}" font-size="13">${escapeXml(title)}</text>`);
     out.push(`<line x1="${left}" y1="${top + panelHeight}" x2="${width - 10}" y2="${top + panelHeight}" stroke="black"/>`);
     out.push(`<text x="${left - 6}" y="${top + 4}" text-anchor="end">${escapeXml(format(max))}</text>`);
@@ -153,16 +154,17 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
         const row = rows.find((r) => groupKey(r) === group && r.method === method);
         if (row === undefined) return;
         const v = value(row);
-        const h = Number.isFinite(v) ? (v / max) * panelHeight : 0;
+        const h = Number.isFinite(v) ? (Math.min(v, max) / max) * panelHeight : 0;
         const x = x0 + m * bar;
         out.push(`<rect x="${x}" y="${(top + panelHeight - h).toFixed(1)}" width="${bar - 2}" height="${h.toFixed(1)}" fill="${methodColours[method] ?? '#59a14f'}"><title>${escapeXml(`${method}: ${format(v)}`)}</title></rect>`);
+        if (v > max) out.push(`<text x="${x + bar / 2}" y="${top - 1}" text-anchor="middle" font-size="9">${escapeXml(format(v))}</text>`);
       });
       const [ring, rate, percent] = group.split('/').map(Number);
       out.push(`<text x="${x0 + (methods.length * bar) / 2}" y="${top + panelHeight + 14}" text-anchor="middle">${ring} KB, ${rateLabel(rate ?? 0)}</text>`);
       out.push(`<text x="${x0 + (methods.length * bar) / 2}" y="${top + panelHeight + 27}" text-anchor="middle">wake at ${percent}%</text>`);
     });
   };
-  panel(30, 'Reader CPU per MB, relative to read() (lower is better)', (r) => r.cpuVsRead ?? Number.NaN, (v) => `${v.toFixed(2)}×`);
+  panel(30, 'Reader CPU per MB, relative to read() (lower is better; axis cut at 2×)', (r) => r.cpuVsRead ?? Number.NaN, (v) => `${v.toFixed(2)}×`, 2);
   panel(30 + panelHeight + 70, 'Events lost (written but never seen by the reader)', (r) => r.missing, (v) => v.toFixed(0));
   methods.forEach((method, m) => {
     const x = left + m * 110;

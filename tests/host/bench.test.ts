@@ -57,6 +57,9 @@ t.test('the table has a row per result with the ratio; the chart a bar per resul
   t.match(svg, /^<svg /);
   t.equal(svg.match(/<rect x=/g)?.length, 2 * rows.length + 4, 'two panels of bars plus four legend swatches');
   for (const method of ['read', 'splice', 'mmap', 'node-mmap']) t.match(svg, new RegExp(`>${method}</text>`));
+  const cut = rows.filter((r) => (r.cpuVsRead ?? 0) > 2).length;
+  t.ok(cut > 0, 'the TypeScript rows cost more than 2× read()');
+  t.equal(svg.match(/font-size="9">[0-9.]+×</g)?.length, cut, 'each bar cut at 2× carries its value');
   const dir = mkdtempSync(join(tmpdir(), 'rbmap-bench-'));
   const files = writeBenchFiles(dir, rows);
   t.equal((JSON.parse(readFileSync(files.json, 'utf8')) as { results: unknown[] }).results.length, rows.length);
