@@ -42,9 +42,11 @@ export function kernelCommandLine(arch: ArchRecord, append: readonly string[]): 
       });
     }
   }
-  // panic=-1: a panic reboots at once, which -no-reboot turns into QEMU exiting.
+  // panic=1: a panic reboots after one second, which -no-reboot turns into QEMU exiting. The
+  // second lets the serial port drain: QEMU drops what it has not written when it exits, and
+  // rebooting at once (panic=-1) lost the panic message on a loaded host (CI, 2026-12-02).
   // Oopses are not forced into panics here: CONFIG_PANIC_ON_OOPS decides, after the oops is printed.
-  return [`console=${arch.console}`, 'panic=-1', 'rdinit=/init', ...append].join(' ');
+  return [`console=${arch.console}`, 'panic=1', 'rdinit=/init', ...append].join(' ');
 }
 
 /** QEMU's option parser splits on ',' — a literal comma in a value is written ',,'. */

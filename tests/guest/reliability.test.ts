@@ -20,6 +20,7 @@ import * as sys from './lib/sys.js';
 import {
   ChildHelper,
   assertErrno,
+  commandLineValue,
   describeChild,
   formats,
   markersOf,
@@ -289,12 +290,6 @@ traceTest('consumer lock: trace_pipe lines stay whole and in order while GET_REA
 
 // ---------------------------------------------------------------------------
 // Seeded concurrency stress
-
-/** A `rbmap.KEY=value` word of the kernel command line (rbmap run --stress-seconds, --seed). */
-function commandLineValue(key: string): string | undefined {
-  const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
-  return word?.slice(`rbmap.${key}=`.length);
-}
 
 const STRESS_WORKERS = 3;
 

@@ -13,15 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { BenchResult } from '../../harness/src/bench.js';
-import { BENCH_BINARY, ChildHelper, describeChild, traceTest } from './lib/testing.js';
+import { BENCH_BINARY, ChildHelper, commandLineValue, describeChild, traceTest } from './lib/testing.js';
 import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from './lib/tracefs.js';
-
-function commandLineValue(key: string): string | undefined {
-  const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
-  return word?.slice(`rbmap.${key}=`.length);
-}
 
 const WRITER_CPU = 1;
 const READER_CPU = 0;
@@ -33,18 +27,20 @@ const ringSizesKb = full ? [1024, 32] : [1024];
 const rates = full ? [0, 50_000, 10_000] : [0];
 const methods = ['read', 'splice', 'mmap', 'node-mmap'] as const;
 
+/** What one reader prints; the test adds the ring size and buffer_percent it set. */
+type Measured = Omit<BenchResult, 'ringKb' | 'bufferPercent'>;
 
-async function measure(method: (typeof methods)[number], rate: number): Promise<Omit<BenchResult, 'ringKb'>> {
+async function measure(method: (typeof methods)[number], rate: number): Promise<Measured> {
   const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
   if (method === 'node-mmap') {
     const child = new ChildHelper('bench-node-reader', args);
     const result = await child.result(seconds * 1000 + 60_000);
     assert.equal(result.code, 0, describeChild(result));
-    return JSON.parse(result.stdout) as Omit<BenchResult, 'ringKb'>;
+    return JSON.parse(result.stdout) as Measured;
   }
   const run = spawnSync(BENCH_BINARY, [method, ...args], { encoding: 'utf8', timeout: seconds * 1000 + 60_000 });
   assert.equal(run.status, 0, `rbmap-bench ${method} ${args.join(' ')}: exit ${run.status}, signal ${run.signal}, stderr ${JSON.stringify(run.stderr.trim())}`);
-  return JSON.parse(run.stdout) as Omit<BenchResult, 'ringKb'>;
+  return JSON.parse(run.stdout) as Measured;
 }
 
 traceTest(

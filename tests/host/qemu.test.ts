@@ -26,7 +26,7 @@ t.test('batch run, TCG, with channels', async (t) => {
   t.same(valuesOf(args, '-m'), ['1024M']);
   t.same(valuesOf(args, '-kernel'), ['/k/bzImage']);
   t.same(valuesOf(args, '-initrd'), ['/r/initramfs.cpio.gz']);
-  t.same(valuesOf(args, '-append'), ['console=ttyS0 panic=-1 rdinit=/init rbmap.mode=test']);
+  t.same(valuesOf(args, '-append'), ['console=ttyS0 panic=1 rdinit=/init rbmap.mode=test']);
   t.ok(args.includes('-nographic') && args.includes('-no-reboot'));
   t.same(valuesOf(args, '-serial'), ['stdio']);
   t.same(valuesOf(args, '-monitor'), ['none']);
@@ -51,7 +51,7 @@ t.test('interactive KVM, no channels', async (t) => {
   t.same(valuesOf(args, '-serial'), ['mon:stdio']);
   t.same(valuesOf(args, '-monitor'), []);
   t.same(valuesOf(args, '-device'), []);
-  t.same(valuesOf(args, '-append'), ['console=ttyS0 panic=-1 rdinit=/init']);
+  t.same(valuesOf(args, '-append'), ['console=ttyS0 panic=1 rdinit=/init']);
 });
 
 t.test('paths with spaces and commas need no shell and survive QEMU option parsing', async (t) => {

@@ -8,12 +8,10 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodePage, markerText } from '../lib/decoder.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
 import { metaInconsistencies } from '../lib/meta.js';
-import { OperationLog, countWholeMarkers, prng, stableMeta } from '../lib/stress.js';
+import { OperationLog, countWholeMarkersInPages, prng, stableMeta } from '../lib/stress.js';
 import * as sys from '../lib/sys.js';
-import { formats } from '../lib/testing.js';
 import { onlineCpus } from '../lib/tracefs.js';
 
 export interface StressThreadData {
@@ -36,12 +34,7 @@ const log = new OperationLog();
 let markersChecked = 0;
 
 function checkCopy(data: Buffer, where: string): number {
-  const { layouts, lookup } = formats();
-  let whole = 0;
-  for (let at = 0; at + pageSize <= data.length; at += pageSize) {
-    const { events } = decodePage(new DataView(data.buffer, data.byteOffset + at, pageSize), layouts, lookup);
-    whole += countWholeMarkers(events.map((event) => markerText(event) ?? ''), where);
-  }
+  const whole = countWholeMarkersInPages(data, pageSize, where);
   markersChecked += whole;
   return whole;
 }

@@ -22,12 +22,20 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { decodePage, markerText } from '../lib/decoder.js';
 import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
 import { metaInconsistencies, readMetaPage } from '../lib/meta.js';
-import { OperationLog, countWholeMarkers, expectOkOr, prng, stableMeta, stressMarker } from '../lib/stress.js';
+import {
+  OperationLog,
+  countWholeMarkers,
+  countWholeMarkersInPages,
+  countWholeMarkersOnPage,
+  expectOkOr,
+  prng,
+  stableMeta,
+  stressMarker,
+} from '../lib/stress.js';
 import * as sys from '../lib/sys.js';
-import { formats, readAllPages } from '../lib/testing.js';
+import { readAllPages } from '../lib/testing.js';
 import {
   MarkerWriter,
   createInstance,
@@ -120,13 +128,6 @@ function checkMarkers(texts: readonly string[], where: string): number {
   return whole;
 }
 
-/** Every marker on a page (in place or a copy) must be whole. */
-function checkPage(view: DataView, where: string): number {
-  const { layouts, lookup } = formats();
-  const { events } = decodePage(view, layouts, lookup);
-  return checkMarkers(events.map((event) => markerText(event) ?? ''), where);
-}
-
 /** read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each marker. */
 function readRawPages(array: TraceArray, cpu: number): number {
   const fd = openTracePipeRaw({ cpu, instance: array.name, nonBlocking: true });
@@ -136,10 +137,8 @@ function readRawPages(array: TraceArray, cpu: number): number {
   } finally {
     closeSync(fd);
   }
-  let whole = 0;
-  for (let at = 0; at + pageSize <= data.length; at += pageSize) {
-    whole += checkPage(new DataView(data.buffer, data.byteOffset + at, pageSize), `read() of cpu${cpu}`);
-  }
+  const whole = countWholeMarkersInPages(data, pageSize, `read() of cpu${cpu}`);
+  markersChecked += whole;
   return whole;
 }
 
@@ -297,7 +296,7 @@ const operations: Record<string, Operation> = {
     if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
     if (!own) return `page ${ring.meta().readerPage}`;
     checkCountersMonotonic(ring);
-    const whole = checkPage(ring.readerPageView(), `reader page of cpu${ring.cpu} of ${instanceName}, in place`);
+    const whole = countWholeMarkersOnPage(ring.readerPageView(), `reader page of cpu${ring.cpu} of ${instanceName}, in place`);
     markersCheckedInPlace += whole;
     return `page ${ring.meta().readerPage}, ${whole} whole markers in place`;
   },

@@ -3,8 +3,10 @@
  * markers that carry their own checksum, and a stable read of a meta page
  * that other consumers change meanwhile.
  */
+import { decodePage, markerText } from './decoder.js';
 import { RingBufferMapping, hasCode } from './mapping.js';
 import { readMetaPage, type MetaPage } from './meta.js';
+import { formats } from './testing.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function prng(seed: number): () => number {
@@ -39,6 +41,22 @@ export function countWholeMarkers(texts: readonly string[], where: string): numb
     const match = /^(stress-\d+-\d+)-([0-9a-f]{8})$/.exec(text);
     if (match === null || markerChecksum(match[1]!) !== match[2]) throw new Error(`${where}: torn marker ${JSON.stringify(text)}`);
     whole++;
+  }
+  return whole;
+}
+
+/** Every stress marker on a page (in place or a copy) must be whole; returns how many were. */
+export function countWholeMarkersOnPage(view: DataView, where: string): number {
+  const { layouts, lookup } = formats();
+  const { events } = decodePage(view, layouts, lookup);
+  return countWholeMarkers(events.map((event) => markerText(event) ?? ''), where);
+}
+
+/** The same for each whole page of a copy (read(), splice()). */
+export function countWholeMarkersInPages(data: Buffer, pageSize: number, where: string): number {
+  let whole = 0;
+  for (let at = 0; at + pageSize <= data.length; at += pageSize) {
+    whole += countWholeMarkersOnPage(new DataView(data.buffer, data.byteOffset + at, pageSize), where);
   }
   return whole;
 }

@@ -300,6 +300,12 @@ export function helperPath(name: string): string {
  * A helper script in a child Node process. `lines` lets the test wait for what
  * the child prints and write to its stdin; the child is killed on timeout.
  */
+/** A `rbmap.KEY=value` word of the kernel command line (rbmap run --stress-seconds, --seed; rbmap bench). */
+export function commandLineValue(key: string): string | undefined {
+  const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
+  return word?.slice(`rbmap.${key}=`.length);
+}
+
 /** The benchmark's native reader and writer (rootfs/bench/rbmap_bench.c). */
 export const BENCH_BINARY = '/opt/rbmap/bin/rbmap-bench';
 
