@@ -130,7 +130,7 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
     await copyFile(dotConfig, join(buildDir, '.config.rbmap-previous')).catch(() => undefined);
   }
   const requests: ConfigRequest[] = [];
-  for (const f of fragments) requests.push(...parseFragment(await readFile(f, 'utf8'), f));
+  fragments.forEach((f, i) => requests.push(...parseFragment(fragmentTexts[i] ?? '', f)));
   const mismatches = verifyConfig(requests, parseDotConfig(final));
   const optional = new Set(options.optionalFragments ?? []);
   const fatal = mismatches.filter((m) => !optional.has(m.request.fragment));
