@@ -1,5 +1,5 @@
 /**
- * Builds the guest's Node-API addon (rootfs/addon/rbmap_sys.c) with the host
+ * Builds the guest's Node-API addon (reader/addon/rbmap_sys.c) with the host
  * compiler, against the host Node's headers: the guest runs the host's node
  * binary, so the ABI matches by construction.
  *

@@ -34,8 +34,12 @@ export const projectPaths = {
   seriesFile: join(projectRoot, 'kernel-patches', 'series'),
   configFragments: join(projectRoot, 'config'),
   rootfsInit: join(projectRoot, 'rootfs', 'init'),
-  addonSource: join(projectRoot, 'rootfs', 'addon', 'rbmap_sys.c'),
+  addonSource: join(projectRoot, 'reader', 'addon', 'rbmap_sys.c'),
   benchSource: join(projectRoot, 'rootfs', 'bench', 'rbmap_bench.c'),
-  guestDist: join(distRoot, 'tests', 'guest'),
+  /** What the guest gets of the compiled TypeScript: the reader library and the guest tests. */
+  guestTrees: [
+    { compiled: join(distRoot, 'reader'), sources: join(projectRoot, 'reader'), target: '/opt/rbmap/reader' },
+    { compiled: join(distRoot, 'tests', 'guest'), sources: join(projectRoot, 'tests', 'guest'), target: '/opt/rbmap/tests/guest' },
+  ],
   projectRootDir: projectRoot,
 } as const;

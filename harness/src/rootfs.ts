@@ -5,7 +5,9 @@
  *   /bin/busybox + applet links    <- the host's busybox-static
  *   <node path> (+ /usr/bin/node)  <- the host's node binary (process.execPath)
  *   every library `ldd node` lists, at the same path, plus the dynamic loader
- *   /opt/rbmap/guest/              <- guestDist (compiled guest tests) + package.json
+ *   /opt/rbmap/reader/             <- dist/reader (the reader library; /usr/bin/rbmap-cat links to its bin/rbmap-cat.js)
+ *   /opt/rbmap/tests/guest/        <- dist/tests/guest (guest tests, helpers)
+ *   /opt/rbmap/package.json        <- {"type":"module"}
  *   /opt/rbmap/addon/rbmap_sys.node
  *   /opt/rbmap/bin/rbmap-bench     <- rootfs/bench/rbmap_bench.c, static
  *   /dev /proc /sys /tmp /root /etc (empty dirs; init mounts devtmpfs on /dev)
@@ -15,11 +17,11 @@
  * unchanged input set reuses the existing image.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
+import { createWriteStream, existsSync, type Dirent } from 'node:fs';
 import {
   chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
 } from 'node:fs/promises';
-import { dirname, join, posix, relative } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { execa, type ExecaError } from 'execa';
@@ -32,11 +34,27 @@ export interface BuildRootfsOptions {
   addonPath: string;
   /** The benchmark's static reader (buildBenchReader()), /opt/rbmap/bin/rbmap-bench in the guest. */
   benchPath: string;
-  /** Compiled guest tests (dist/tests/guest). */
-  guestDist: string;
+  /** Compiled TypeScript folders to copy in (projectPaths.guestTrees). */
+  guestTrees: readonly GuestTree[];
   /** The guest /init script (rootfs/init). */
   initPath: string;
   log: (line: string) => void;
+}
+
+/** A compiled TypeScript folder copied into the guest. */
+export interface GuestTree {
+  /** The compiled folder (under dist/). */
+  compiled: string;
+  /** Its TypeScript sources: a compiled file whose source is gone (renamed, deleted) is stale and left out. */
+  sources: string;
+  /** Where its files land in the guest (an absolute guest path). */
+  target: string;
+}
+
+interface GuestFile {
+  /** Absolute guest path. */
+  target: string;
+  content: Buffer;
 }
 
 export interface RootfsImage {
@@ -199,6 +217,39 @@ async function readInput(path: string, what: string, hint: string): Promise<Buff
   }
 }
 
+/** The TypeScript source a compiled file came from (x.js, x.js.map, x.d.ts -> x.ts), or null for other files. */
+function sourceOf(compiledFile: string): string | null {
+  const match = /^(.*)\.(?:js|js\.map|d\.ts)$/.exec(compiledFile);
+  return match === null ? null : `${match[1]}.ts`;
+}
+
+/** The files of one compiled folder, without the stale ones (their source is gone: tsc never deletes). */
+async function readGuestTree(tree: GuestTree, log: (line: string) => void): Promise<GuestFile[]> {
+  let files: string[];
+  try {
+    files = await listTree(tree.compiled, (entry) => entry.isFile());
+  } catch (e) {
+    throw fail(`cannot list the compiled guest files in ${tree.compiled}: ${firstLine(e)}`, 'compile them first: npm run build', e);
+  }
+  const stale = files.filter((f) => {
+    const source = sourceOf(f);
+    return source !== null && !existsSync(join(tree.sources, source));
+  });
+  const current = files.filter((f) => !stale.includes(f));
+  if (!current.some((f) => f.endsWith('.js'))) {
+    throw fail(`no compiled guest files in ${tree.compiled}`, 'compile them first: npm run build');
+  }
+  if (stale.length > 0) {
+    log(`rootfs: left out ${stale.length} stale file(s) of ${tree.compiled} whose source is gone: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', ...' : ''}`);
+  }
+  return Promise.all(
+    current.map(async (f) => ({
+      target: posix.join(tree.target, ...f.split(sep)),
+      content: await readInput(join(tree.compiled, f), 'guest file', 'compile the guest files again: npm run build'),
+    })),
+  );
+}
+
 async function pruneOld(dir: string, keep: string, log: (line: string) => void): Promise<void> {
   const names = (await readdir(dir)).filter((n) => n.startsWith(imagePrefix) && n.endsWith(imageSuffix));
   const dated = await Promise.all(
@@ -214,7 +265,7 @@ async function pruneOld(dir: string, keep: string, log: (line: string) => void):
 
 /** Build (or reuse) the guest initramfs. */
 export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsImage> {
-  const { cacheDir, addonPath, benchPath, guestDist, initPath, log } = options;
+  const { cacheDir, addonPath, benchPath, guestTrees, initPath, log } = options;
   const started = Date.now();
 
   // --- gather inputs -------------------------------------------------------
@@ -228,18 +279,8 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const init = await readInput(initPath, 'the guest init', 'restore rootfs/init from the checkout');
   const addon = await readInput(addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
   const bench = await readInput(benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
-  let guestFiles: string[];
-  try {
-    guestFiles = await listTree(guestDist, (entry) => entry.isFile());
-  } catch (e) {
-    throw fail(`cannot list the compiled guest tests in ${guestDist}: ${firstLine(e)}`, 'compile them first: npx tsc -p tsconfig.json', e);
-  }
-  if (guestFiles.length === 0) {
-    throw fail(`no compiled guest tests in ${guestDist}`, 'compile them first: npx tsc -p tsconfig.json');
-  }
-  const guestContents = await Promise.all(
-    guestFiles.map((f) => readInput(join(guestDist, f), 'guest file', 'compile the guest tests again')),
-  );
+  const guestFiles: GuestFile[] = [];
+  for (const tree of guestTrees) guestFiles.push(...(await readGuestTree(tree, log)));
 
   // --- name the image by its inputs ---------------------------------------
   const hash = createHash('sha256');
@@ -247,10 +288,9 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   hash.update(`init\0`).update(init).update('\n');
   hash.update(`addon\0`).update(addon).update('\n');
   hash.update(`bench\0`).update(bench).update('\n');
-  guestFiles.forEach((f, i) => {
-    const content = guestContents[i] ?? Buffer.alloc(0);
-    hash.update(`guest\0${f}\0${content.length}\0`).update(content).update('\n');
-  });
+  for (const { target, content } of guestFiles) {
+    hash.update(`guest\0${target}\0${content.length}\0`).update(content).update('\n');
+  }
   await hashStat(hash, { path: '/bin/busybox', real: busybox, mode: 0o755 });
   hash.update(`applets\0${applets.join(' ')}\n`);
   await hashStat(hash, node);
@@ -278,7 +318,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const tmpImage = `${image}.tmp-${process.pid}`;
   try {
     const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/guest', 'opt/rbmap/addon', 'opt/rbmap/bin']) {
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/addon', 'opt/rbmap/bin']) {
       await mkdir(at(d), { recursive: true });
     }
     await chmod(at('tmp'), 0o1777);
@@ -305,14 +345,14 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
     await chmod(at('/init'), 0o755);
     await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), addon, { mode: 0o755 });
     await writeFile(at('/opt/rbmap/bin/rbmap-bench'), bench, { mode: 0o755 });
-    for (const [i, f] of guestFiles.entries()) {
-      const dest = at(posix.join('/opt/rbmap/guest', f));
-      await mkdir(dirname(dest), { recursive: true });
-      const content = guestContents[i] ?? Buffer.alloc(0);
-      // Guest commands (tests/guest/bin) with a shebang can be run directly.
-      await writeFile(dest, content, { mode: content.subarray(0, 2).toString() === '#!' ? 0o755 : 0o644 });
+    for (const { target, content } of guestFiles) {
+      await mkdir(dirname(at(target)), { recursive: true });
+      const command = content.subarray(0, 2).toString() === '#!' && posix.basename(posix.dirname(target)) === 'bin';
+      await writeFile(at(target), content, { mode: command ? 0o755 : 0o644 });
+      // A command (reader/bin/rbmap-cat.js) is on PATH under its name without .js.
+      if (command) await symlink(target, at(posix.join('/usr/bin', posix.basename(target, '.js'))));
     }
-    await writeFile(at('/opt/rbmap/guest/package.json'), '{"type":"module"}\n');
+    await writeFile(at('/opt/rbmap/package.json'), '{"type":"module"}\n');
     await writeFile(at('/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     await writeFile(at('/etc/group'), 'root:x:0:\n');
 

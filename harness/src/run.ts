@@ -80,14 +80,11 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
     initrd = await timed(timings, 'rootfs', async () => {
       const addonPath = await buildAddon({ cacheDir: request.cacheDir, log: request.log });
       const benchPath = await buildBenchReader({ cacheDir: request.cacheDir, log: request.log });
-      if (!existsSync(projectPaths.guestDist)) {
-        throw new RbmapError('E_ROOTFS', `compiled guest tests not found at ${projectPaths.guestDist}`, { hint: 'run npm run build first' });
-      }
       const image = await buildRootfs({
         cacheDir: request.cacheDir,
         addonPath,
         benchPath,
-        guestDist: projectPaths.guestDist,
+        guestTrees: projectPaths.guestTrees,
         initPath: projectPaths.rootfsInit,
         log: request.log,
       });
@@ -190,7 +187,7 @@ export async function runShell(request: RunRequest): Promise<number> {
   const artifacts = await makeRunDir(request);
   const { kernel, initrd } = await prepareGuest(request, timings);
   const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd, cacheDir: request.cacheDir, log: request.log });
-  request.log('shell: tracefs is at /sys/kernel/tracing; try: node /opt/rbmap/guest/bin/rbmap-cat.js --cpu 0 --follow');
+  request.log('shell: tracefs is at /sys/kernel/tracing; try: rbmap-cat --cpu 0 --follow');
   request.log('shell: leave with exit (or Ctrl-A x)');
   const outcome = await runQemu({
     command: request.arch.qemuBinary,

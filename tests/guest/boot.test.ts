@@ -5,9 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
-import { RingBufferMapping, openTracePipeRaw } from './lib/mapping.js';
+import {
+  createInstance,
+  openTracePipeRaw,
+  readBufferSizeKb,
+  RingBufferMapping,
+  topLevel,
+  tracePath,
+} from '../../reader/index.js';
 import { traceTest } from './lib/testing.js';
-import { createInstance, readBufferSizeKb, topLevel, tracePath } from './lib/tracefs.js';
 
 function topLevelExpanded(): boolean {
   return readBufferSizeKb(topLevel).expandedKb === null;

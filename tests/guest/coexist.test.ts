@@ -9,27 +9,29 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync } from 'node:fs';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping, hasCode, openTracePipeRaw } from './lib/mapping.js';
-import { metaInconsistencies } from './lib/meta.js';
-import * as sys from './lib/sys.js';
-import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
 import {
   availableClocks,
   createInstance,
   currentClock,
+  hasCode,
   instanceExists,
   kbForRingPages,
+  MappedConsumer,
+  metaInconsistencies,
   numberedMarkers,
   onlineCpus,
+  openTracePipeRaw,
   removeInstance,
   resetBuffer,
+  RingBufferMapping,
   setBufferSizeKb,
   setClock,
+  sys,
   topLevel,
   tracePath,
   writeMarkers,
-} from './lib/tracefs.js';
+} from '../../reader/index.js';
+import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
 
 const RING_PAGES = 6;
 

@@ -3,12 +3,19 @@
  * mapped cpu0 buffer, each exactly once, in order.
  */
 import assert from 'node:assert/strict';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping } from './lib/mapping.js';
-import { metaInconsistencies } from './lib/meta.js';
-import * as sys from './lib/sys.js';
-import { ChildHelper, describeChild, formats, markersOf, traceTest } from './lib/testing.js';
-import { kbForRingPages, numberedMarkers, resetBuffer, setBufferSizeKb, topLevel, writeMarkers } from './lib/tracefs.js';
+import {
+  kbForRingPages,
+  MappedConsumer,
+  metaInconsistencies,
+  numberedMarkers,
+  resetBuffer,
+  RingBufferMapping,
+  setBufferSizeKb,
+  sys,
+  topLevel,
+  writeMarkers,
+} from '../../reader/index.js';
+import { ChildHelper, describeChild, formats, markersOf, readerScript, traceTest } from './lib/testing.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
   sys.setAffinity(0);
@@ -62,7 +69,7 @@ traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: pr
   resetBuffer(topLevel);
   const markers = numberedMarkers('cat', 30);
   writeMarkers(topLevel, markers);
-  const child = new ChildHelper('../bin/rbmap-cat', ['--cpu', '0']);
+  const child = new ChildHelper(readerScript('bin/rbmap-cat'), ['--cpu', '0']);
   cleanup.add('stop rbmap-cat', () => child.kill());
   const result = await child.result(60_000);
   assert.equal(result.code, 0, describeChild(result));
@@ -81,7 +88,7 @@ traceTest('rbmap-cat --follow prints markers written while it waits and stops on
   sys.setAffinity(0);
   setBufferSizeKb(topLevel, kbForRingPages(8), 0);
   resetBuffer(topLevel);
-  const child = new ChildHelper('../bin/rbmap-cat', ['--cpu', '0', '--follow']);
+  const child = new ChildHelper(readerScript('bin/rbmap-cat'), ['--cpu', '0', '--follow']);
   cleanup.add('stop rbmap-cat', () => child.kill());
   await child.waitFor(/following cpu0/, 30_000, 'stderr');
   const markers = numberedMarkers('follow', 20);
@@ -92,5 +99,20 @@ traceTest('rbmap-cat --follow prints markers written while it waits and stops on
   assert.equal(result.code, 0, describeChild(result));
   const printed = [...result.stdout.matchAll(/: print: (follow-\d{6})$/gm)].map((match) => match[1]);
   assert.deepEqual(printed, markers);
+  assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'));
+});
+
+traceTest('the reader README example (reader/examples/print-cpu.ts) prints the mapped markers and the meta counts', async ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const markers = numberedMarkers('example', 20);
+  writeMarkers(topLevel, markers);
+  const child = new ChildHelper(readerScript('examples/print-cpu'), ['0', '1']);
+  cleanup.add('stop the example', () => child.kill());
+  const result = await child.result(60_000);
+  assert.equal(result.code, 0, describeChild(result));
+  const printed = result.stdout.split('\n').filter((line) => line.includes(': print: example-'));
+  assert.deepEqual(printed.map((line) => /: print: (example-\d{6})$/.exec(line)?.[1] ?? `unexpected line: ${line}`), markers);
   assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'));
 });

@@ -7,21 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping, openTracePipeRaw } from './lib/mapping.js';
-import { readMetaPage } from './lib/meta.js';
-import * as sys from './lib/sys.js';
-import { assertErrno, describeChild, formats, markersOf, runHelper, smallCpu0Ring, traceTest } from './lib/testing.js';
 import {
   kbForRingPages,
+  MappedConsumer,
   numberedMarkers,
   onlineCpus,
+  openTracePipeRaw,
   perCpuPath,
+  readMetaPage,
+  RingBufferMapping,
   setBufferSizeKb,
+  sys,
   topLevel,
   writeMarkers,
   writeTraceFile,
-} from './lib/tracefs.js';
+} from '../../reader/index.js';
+import { assertErrno, describeChild, formats, markersOf, runHelper, smallCpu0Ring, traceTest } from './lib/testing.js';
 
 const RING_PAGES = 8;
 const { PROT_NONE, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MREMAP_MAYMOVE, MREMAP_FIXED } = sys.constants;

@@ -3,25 +3,23 @@
  * command 0 (wake waiters), unknown commands, and the TCGETS hazard.
  */
 import assert from 'node:assert/strict';
-import { MappedConsumer } from './lib/consumer.js';
-import { decodePage } from './lib/decoder.js';
 import {
+  decodePage,
+  MappedConsumer,
+  metaInconsistencies,
+  numberedMarkers,
+  openTracePipeRaw,
+  readTraceFile,
   RingBufferMapping,
+  setTracingOn,
+  sys,
+  topLevel,
   TRACE_MMAP_IOCTL_GET_READER_PAGE,
   TRACE_MMAP_IOCTL_UPDATE_META_PAGE,
-  openTracePipeRaw,
-} from './lib/mapping.js';
-import { metaInconsistencies } from './lib/meta.js';
-import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, describeChild, formats, markersOf, smallCpu0Ring, traceTest, waitForKernelWait } from './lib/testing.js';
-import {
-  numberedMarkers,
-  readTraceFile,
-  setTracingOn,
-  topLevel,
   writeMarkers,
   writeTraceFile,
-} from './lib/tracefs.js';
+} from '../../reader/index.js';
+import { ChildHelper, assertErrno, describeChild, formats, markersOf, smallCpu0Ring, traceTest, waitForKernelWait } from './lib/testing.js';
 
 const RING_PAGES = 6;
 

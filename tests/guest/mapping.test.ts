@@ -3,11 +3,26 @@
  */
 import assert from 'node:assert/strict';
 import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { MappedConsumer } from './lib/consumer.js';
-import { decodePage } from './lib/decoder.js';
-import { RingBufferMapping, openTracePipeRaw } from './lib/mapping.js';
-import { META_DATA_PAGES, metaInconsistencies, metaPageCapacity, readMetaPage } from './lib/meta.js';
-import * as sys from './lib/sys.js';
+import {
+  createInstance,
+  decodePage,
+  kbForRingPages,
+  kbShownForRingPages,
+  MappedConsumer,
+  META_DATA_PAGES,
+  metaInconsistencies,
+  metaPageCapacity,
+  numberedMarkers,
+  openTracePipeRaw,
+  perCpuBufferSizeKb,
+  readMetaPage,
+  RingBufferMapping,
+  ringPagesForKb,
+  setBufferSizeKb,
+  sys,
+  topLevel,
+  writeMarkers,
+} from '../../reader/index.js';
 import {
   ChildHelper,
   assertErrno,
@@ -19,17 +34,6 @@ import {
   traceTest,
   smallCpu0Ring,
 } from './lib/testing.js';
-import {
-  createInstance,
-  kbForRingPages,
-  kbShownForRingPages,
-  numberedMarkers,
-  perCpuBufferSizeKb,
-  ringPagesForKb,
-  setBufferSizeKb,
-  topLevel,
-  writeMarkers,
-} from './lib/tracefs.js';
 
 const { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MADV_DONTNEED } = sys.constants;
 const RING_PAGES = 4;

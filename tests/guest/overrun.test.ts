@@ -4,12 +4,19 @@
  * nothing comes out twice.
  */
 import assert from 'node:assert/strict';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping } from './lib/mapping.js';
-import { metaInconsistencies } from './lib/meta.js';
-import * as sys from './lib/sys.js';
+import {
+  kbForRingPages,
+  MappedConsumer,
+  metaInconsistencies,
+  numberedMarkers,
+  resetBuffer,
+  RingBufferMapping,
+  setBufferSizeKb,
+  sys,
+  topLevel,
+  writeMarkers,
+} from '../../reader/index.js';
 import { formats, markersOf, traceTest } from './lib/testing.js';
-import { kbForRingPages, numberedMarkers, resetBuffer, setBufferSizeKb, topLevel, writeMarkers } from './lib/tracefs.js';
 
 const RING_PAGES = 3;
 /** Markers of this size fit about 110 to a page: 1200 laps a 3-page ring several times. */

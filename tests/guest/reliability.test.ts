@@ -7,16 +7,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { MappedConsumer } from './lib/consumer.js';
-import { decodePage, markerText, readPageHeader } from './lib/decoder.js';
 import {
+  createInstance,
+  decodePage,
+  hasCode,
+  kbForRingPages,
+  MappedConsumer,
+  markerText,
+  MarkerWriter,
+  numberedMarkers,
+  openTracePipeRaw,
+  perCpuPath,
+  readPageHeader,
+  readTraceFile,
   RingBufferMapping,
+  setBufferSizeKb,
+  setClock,
+  sys,
+  topLevel,
   TRACE_MMAP_IOCTL_GET_READER_PAGE,
   TRACE_MMAP_IOCTL_UPDATE_META_PAGE,
-  hasCode,
-  openTracePipeRaw,
-} from './lib/mapping.js';
-import * as sys from './lib/sys.js';
+  writeMarkers,
+  writeTraceFile,
+} from '../../reader/index.js';
 import {
   ChildHelper,
   assertErrno,
@@ -31,19 +44,6 @@ import {
   smallCpu0Ring,
   traceTest,
 } from './lib/testing.js';
-import {
-  MarkerWriter,
-  createInstance,
-  kbForRingPages,
-  numberedMarkers,
-  perCpuPath,
-  readTraceFile,
-  setBufferSizeKb,
-  setClock,
-  topLevel,
-  writeMarkers,
-  writeTraceFile,
-} from './lib/tracefs.js';
 
 /**
  * Fill `megabytes` of tmpfs with a non-zero pattern and delete it: the page

@@ -4,22 +4,22 @@
  * again after the last unmap.
  */
 import assert from 'node:assert/strict';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping } from './lib/mapping.js';
-import * as sys from './lib/sys.js';
-import { ChildHelper, assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 import {
   kbForRingPages,
   kbShownForRingPages,
+  MappedConsumer,
   numberedMarkers,
   onlineCpus,
   perCpuBufferSizeKb,
   readBufferSizeKb,
   resetBuffer,
+  RingBufferMapping,
   setBufferSizeKb,
+  sys,
   topLevel,
   writeMarkers,
-} from './lib/tracefs.js';
+} from '../../reader/index.js';
+import { ChildHelper, assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 
 const RING_PAGES = 4;
 const GROWN_PAGES = 6;

@@ -4,12 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { decodePage, markerText } from './lib/decoder.js';
-import { openTracePipeRaw } from './lib/mapping.js';
-import { formatTimestamp } from './lib/render.js';
-import * as sys from './lib/sys.js';
+import {
+  decodePage,
+  formatTimestamp,
+  markerText,
+  numberedMarkers,
+  onlineCpus,
+  openTracePipeRaw,
+  perCpuPath,
+  readTraceFile,
+  sys,
+  topLevel,
+  writeMarkers,
+} from '../../reader/index.js';
 import { formats, markersOfRawPages, readAllPages, traceTest } from './lib/testing.js';
-import { numberedMarkers, onlineCpus, perCpuPath, readTraceFile, topLevel, writeMarkers } from './lib/tracefs.js';
 
 traceTest('a trace_marker write appears in the trace file', () => {
   const marker = `rbmap-smoke-${process.pid}-${Date.now()}`;

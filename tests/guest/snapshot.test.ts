@@ -5,27 +5,27 @@
  * unmap.
  */
 import assert from 'node:assert/strict';
-import { MappedConsumer } from './lib/consumer.js';
-import { RingBufferMapping } from './lib/mapping.js';
-import * as sys from './lib/sys.js';
-import { assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 import {
   createInstance,
   kbForRingPages,
+  MappedConsumer,
   numberedMarkers,
   onlineCpus,
   perCpuPath,
   readTraceFile,
   resetBuffer,
+  RingBufferMapping,
   setBufferSizeKb,
   snapshotSupported,
+  sys,
   topLevel,
-  tracePath,
-  writePerCpuFile,
-  writeMarkers,
-  writeTraceFile,
   type TraceArray,
-} from './lib/tracefs.js';
+  tracePath,
+  writeMarkers,
+  writePerCpuFile,
+  writeTraceFile,
+} from '../../reader/index.js';
+import { assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
 import { openSync, readFileSync } from 'node:fs';
 
 const RING_PAGES = 4;

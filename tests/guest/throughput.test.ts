@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { BenchResult } from '../../harness/src/bench.js';
 import { BENCH_BINARY, ChildHelper, commandLineValue, describeChild, traceTest } from './lib/testing.js';
-import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from './lib/tracefs.js';
+import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
 
 const WRITER_CPU = 1;
 const READER_CPU = 0;

@@ -2,7 +2,7 @@
  * Host tests of the guest's format parsers and page decoder.
  *
  * Pages are built byte by byte following the ring-buffer format (see
- * tests/guest/lib/decoder.ts), and recorded pages from a real guest live in
+ * reader/decoder.ts), and recorded pages from a real guest live in
  * tests/host/fixtures/pages/ (each fixture: an events/ copy and raw pages).
  */
 import t from 'tap';
@@ -10,26 +10,24 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  STANDARD_EVENT_HEADER,
-  STANDARD_PAGE_HEADER,
+  decodePage,
+  decodeRecord,
+  type EventFormat,
+  fixAbsoluteTimestamp,
+  type FormatLookup,
+  type Layouts,
+  MalformedPageError,
+  markerText,
   parseEventFormat,
   parseHeaderEvent,
   parseHeaderPage,
-  type EventFormat,
-} from '../guest/lib/format.js';
-import {
-  MalformedPageError,
-  decodePage,
-  decodeRecord,
-  fixAbsoluteTimestamp,
-  markerText,
+  ReaderPageCursor,
   readPageHeader,
+  STANDARD_EVENT_HEADER,
+  STANDARD_PAGE_HEADER,
+  TraceFormats,
   walkPage,
-  type FormatLookup,
-  type Layouts,
-} from '../guest/lib/decoder.js';
-import { ReaderPageCursor } from '../guest/lib/reader-cursor.js';
-import { TraceFormats } from '../guest/lib/events.js';
+} from '../../reader/index.js';
 
 // ---------------------------------------------------------------------------
 // Format texts exactly as Linux 6.1 prints them (ring_buffer_print_page_header,

@@ -1,7 +1,7 @@
 /**
  * Host tests of the guest rootfs builder (harness/src/rootfs.ts), the addon
  * build (harness/src/addon.ts) and the addon itself through its typed wrapper
- * (tests/guest/lib/sys.ts), on the host's own kernel.
+ * (reader/sys.ts), on the host's own kernel.
  */
 import t from 'tap';
 import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
@@ -41,18 +41,35 @@ t.test('addon build is cached', async (t) => {
   t.match(lines.join('\n'), /native: cached .*rbmap_sys-/);
 });
 
-t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
-  const guestDist = join(work, 'guest');
-  await mkdir(join(guestDist, 'lib'), { recursive: true });
-  await writeFile(join(guestDist, 'smoke.test.js'), "import { test } from 'node:test';\ntest('smoke', () => {});\n");
-  await writeFile(join(guestDist, 'lib', 'helper.js'), 'export const x = 1;\n');
+t.test('rootfs: contents, cache hit, rebuild on change, stale files left out', async (t) => {
+  const sources = join(work, 'src');
+  const compiled = join(work, 'dist');
+  await mkdir(join(sources, 'lib'), { recursive: true });
+  await mkdir(join(compiled, 'lib'), { recursive: true });
+  for (const source of ['smoke.test.ts', join('lib', 'helper.ts')]) await writeFile(join(sources, source), '// source\n');
+  await writeFile(join(compiled, 'smoke.test.js'), "import { test } from 'node:test';\ntest('smoke', () => {});\n");
+  await writeFile(join(compiled, 'lib', 'helper.js'), 'export const x = 1;\n');
+  await writeFile(join(compiled, 'renamed.test.js'), "import { test } from 'node:test';\ntest('renamed', () => {});\n");
+  await writeFile(join(compiled, 'renamed.test.js.map'), '{}\n');
+  const readerSources = join(work, 'reader-src');
+  const readerCompiled = join(work, 'reader-dist');
+  await mkdir(join(readerSources, 'bin'), { recursive: true });
+  await mkdir(join(readerCompiled, 'bin'), { recursive: true });
+  await writeFile(join(readerSources, 'bin', 'rbmap-cat.ts'), '// source\n');
+  await writeFile(join(readerCompiled, 'bin', 'rbmap-cat.js'), '#!/usr/bin/env node\nconsole.log(1);\n');
+  const guestTrees = [
+    { compiled: readerCompiled, sources: readerSources, target: '/opt/rbmap/reader' },
+    { compiled, sources, target: '/opt/rbmap/tests/guest' },
+  ];
   const initPath = join(work, 'init');
   await copyFile(projectPaths.rootfsInit, initPath);
 
-  const first = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
+  lines.length = 0;
+  const first = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath, log });
   t.equal(first.rebuilt, true, 'cold build builds');
   t.ok(first.bytes > 1_000_000, `image has a real size (${first.bytes} bytes)`);
   t.ok(first.path.startsWith(join(cacheDir, 'rootfs')), 'image lives in the cache');
+  t.match(lines.join('\n'), /left out 2 stale file\(s\) .*renamed\.test\.js/, 'the stale files are named');
 
   const entries = new Set(await listCpio(first.path));
   const nodePath = process.execPath.replace(/^\//, '');
@@ -65,9 +82,11 @@ t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
     'usr/bin/node',
     'opt/rbmap/addon/rbmap_sys.node',
     'opt/rbmap/bin/rbmap-bench',
-    'opt/rbmap/guest/smoke.test.js',
-    'opt/rbmap/guest/lib/helper.js',
-    'opt/rbmap/guest/package.json',
+    'opt/rbmap/tests/guest/smoke.test.js',
+    'opt/rbmap/tests/guest/lib/helper.js',
+    'opt/rbmap/package.json',
+    'opt/rbmap/reader/bin/rbmap-cat.js',
+    'usr/bin/rbmap-cat',
     'dev',
     'proc',
     'sys',
@@ -75,37 +94,41 @@ t.test('rootfs: contents, cache hit, rebuild on change', async (t) => {
   ]) {
     t.ok(entries.has(want), `cpio holds ${want}`);
   }
+  t.notOk(entries.has('opt/rbmap/tests/guest/renamed.test.js'), 'a compiled file without its source is not packed');
   const { stdout: ldd } = await execa('ldd', [process.execPath], { reject: false });
   for (const m of ldd.matchAll(/(?:=>\s+)?(\/\S+)\s+\(0x/g)) {
     const lib = (m[1] ?? '').replace(/^\//, '');
     t.ok(entries.has(lib), `cpio holds node's library ${lib}`);
   }
 
-  const second = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
+  const second = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath, log });
   t.same(second, { path: first.path, rebuilt: false, bytes: first.bytes }, 'unchanged inputs reuse the image');
 
   await appendFile(initPath, '# changed\n');
-  const third = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
+  const third = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath, log });
   t.equal(third.rebuilt, true, 'a changed init rebuilds');
   t.not(third.path, first.path, 'under a new name');
 
-  await writeFile(join(guestDist, 'lib', 'helper.js'), 'export const x = 2;\n');
-  const fourth = await buildRootfs({ cacheDir, addonPath, benchPath, guestDist, initPath, log });
+  await writeFile(join(compiled, 'lib', 'helper.js'), 'export const x = 2;\n');
+  const fourth = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath, log });
   t.equal(fourth.rebuilt, true, 'a changed guest file rebuilds');
 });
 
-t.test('rootfs: missing guest tests is an E_ROOTFS error with a hint', async (t) => {
+t.test('rootfs: a compiled folder without guest files is an E_ROOTFS error with a hint', async (t) => {
   const empty = join(work, 'empty-guest');
   await mkdir(empty, { recursive: true });
   await t.rejects(
-    buildRootfs({ cacheDir, addonPath, benchPath, guestDist: empty, initPath: projectPaths.rootfsInit, log }),
-    { code: 'E_ROOTFS', hint: /tsc/ },
+    buildRootfs({
+      cacheDir, addonPath, benchPath, guestTrees: [{ compiled: empty, sources: empty, target: '/opt/rbmap/tests/guest' }],
+      initPath: projectPaths.rootfsInit, log,
+    }),
+    { code: 'E_ROOTFS', hint: /npm run build/ },
   );
 });
 
 t.test('addon on the host kernel', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async (t) => {
   process.env['RBMAP_ADDON'] = addonPath;
-  const sys = await import('../guest/lib/sys.js');
+  const sys = (await import('../../reader/index.js')).sys;
   const { constants: c } = sys;
   const page = sys.pageSize();
   t.ok(page >= 4096 && (page & (page - 1)) === 0, `page size ${page}`);

@@ -8,12 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { MappedConsumer } from '../lib/consumer.js';
-import { markerText } from '../lib/decoder.js';
-import { RingBufferMapping } from '../lib/mapping.js';
-import * as sys from '../lib/sys.js';
+import { MappedConsumer, markerText, perCpuPath, RingBufferMapping, sys, topLevel } from '../../../reader/index.js';
 import { BENCH_BINARY, formats } from '../lib/testing.js';
-import { perCpuPath, topLevel } from '../lib/tracefs.js';
 
 const [writerCpu, readerCpu, seconds, rate, eventBytes] = process.argv.slice(2).map(Number);
 if ([writerCpu, readerCpu, seconds, rate, eventBytes].some((n) => n === undefined || !Number.isFinite(n))) {

@@ -9,8 +9,7 @@
  * `failed <code>`, and exits 0.
  */
 import { readSync } from 'node:fs';
-import * as sys from '../lib/sys.js';
-import { openTracePipeRaw } from '../lib/mapping.js';
+import { openTracePipeRaw, sys } from '../../../reader/index.js';
 
 const mode = process.argv[2];
 const target = process.argv[3] ?? '0';

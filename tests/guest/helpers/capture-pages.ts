@@ -2,7 +2,7 @@
  * Records real ring-buffer pages for the host decoder tests
  * (tests/host/fixtures/pages/<name>/). Run in a guest shell:
  *
- *   node /opt/rbmap/guest/helpers/capture-pages.js [read|mmap]
+ *   node /opt/rbmap/tests/guest/helpers/capture-pages.js [read|mmap]
  *
  * Writes markers on CPU 0 (short ones, a long one that needs a length word, and
  * a pause long enough for a time extend), reads the `trace` file for their
@@ -13,20 +13,20 @@
  * RBMAP-FIXTURE-BEGIN and RBMAP-FIXTURE-END lines.
  */
 import { readFileSync } from 'node:fs';
-import { RingBufferMapping, openTracePipeRaw } from '../lib/mapping.js';
-import * as sys from '../lib/sys.js';
-import { readAllPages } from '../lib/testing.js';
 import {
-  captureState,
   kbForRingPages,
   numberedMarkers,
+  openTracePipeRaw,
   readTraceFile,
   resetBuffer,
-  restoreState,
+  RingBufferMapping,
   setBufferSizeKb,
+  sys,
   topLevel,
   writeMarkers,
-} from '../lib/tracefs.js';
+} from '../../../reader/index.js';
+import { captureState, restoreState } from '../lib/trace-state.js';
+import { readAllPages } from '../lib/testing.js';
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

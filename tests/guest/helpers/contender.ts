@@ -7,9 +7,7 @@
  *
  * Prints `started` once running and `done <json>` (counts) at the end.
  */
-import { MarkerWriter, topLevel } from '../lib/tracefs.js';
-import { RingBufferMapping } from '../lib/mapping.js';
-import * as sys from '../lib/sys.js';
+import { MarkerWriter, RingBufferMapping, sys, topLevel } from '../../../reader/index.js';
 
 const [mode, cpuText, msText] = process.argv.slice(2);
 const cpu = Number(cpuText);

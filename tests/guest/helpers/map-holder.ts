@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { RingBufferMapping } from '../lib/mapping.js';
+import { RingBufferMapping } from '../../../reader/index.js';
 
 const cpu = Number(process.argv[2] ?? '0');
 const instance = process.argv[3] ?? null;

@@ -8,11 +8,15 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
-import { metaInconsistencies } from '../lib/meta.js';
+import {
+  hasCode,
+  metaInconsistencies,
+  onlineCpus,
+  openTracePipeRaw,
+  RingBufferMapping,
+  sys,
+} from '../../../reader/index.js';
 import { OperationLog, countWholeMarkersInPages, prng, stableMeta } from '../lib/stress.js';
-import * as sys from '../lib/sys.js';
-import { onlineCpus } from '../lib/tracefs.js';
 
 export interface StressThreadData {
   readonly seed: number;

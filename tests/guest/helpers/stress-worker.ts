@@ -22,8 +22,28 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { RingBufferMapping, hasCode, openTracePipeRaw } from '../lib/mapping.js';
-import { metaInconsistencies, readMetaPage } from '../lib/meta.js';
+import {
+  createInstance,
+  hasCode,
+  instance,
+  MarkerWriter,
+  metaInconsistencies,
+  onlineCpus,
+  openTracePipeRaw,
+  perCpuPath,
+  readMetaPage,
+  readTraceFile,
+  removeInstanceIfPresent,
+  resetBuffer,
+  RingBufferMapping,
+  setBufferSizeKb,
+  setClock,
+  setTracingOn,
+  sys,
+  topLevel,
+  type TraceArray,
+  writeTraceFile,
+} from '../../../reader/index.js';
 import {
   OperationLog,
   countWholeMarkers,
@@ -34,24 +54,7 @@ import {
   stableMeta,
   stressMarker,
 } from '../lib/stress.js';
-import * as sys from '../lib/sys.js';
 import { readAllPages } from '../lib/testing.js';
-import {
-  MarkerWriter,
-  createInstance,
-  instance,
-  onlineCpus,
-  perCpuPath,
-  readTraceFile,
-  removeInstanceIfPresent,
-  resetBuffer,
-  setBufferSizeKb,
-  setClock,
-  setTracingOn,
-  topLevel,
-  writeTraceFile,
-  type TraceArray,
-} from '../lib/tracefs.js';
 import type { StressThreadData, StressThreadReport } from './stress-thread.js';
 
 const [seedText, msText, workerText] = process.argv.slice(2);

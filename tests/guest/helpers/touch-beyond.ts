@@ -12,8 +12,7 @@
  * Exit codes: 0 = the byte was read (no SIGBUS: a failure), 3 = the kernel refused
  * the mapping/mremap (prints `refused <code>`), 4 = setup failed.
  */
-import * as sys from '../lib/sys.js';
-import { RingBufferMapping, openTracePipeRaw } from '../lib/mapping.js';
+import { openTracePipeRaw, RingBufferMapping, sys } from '../../../reader/index.js';
 
 const mode = process.argv[2];
 const cpu = Number(process.argv[3] ?? '0');

@@ -3,9 +3,7 @@
  * markers that carry their own checksum, and a stable read of a meta page
  * that other consumers change meanwhile.
  */
-import { decodePage, markerText } from './decoder.js';
-import { RingBufferMapping, hasCode } from './mapping.js';
-import { readMetaPage, type MetaPage } from './meta.js';
+import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping } from '../../../reader/index.js';
 import { formats } from './testing.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */

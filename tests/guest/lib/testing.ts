@@ -10,22 +10,24 @@ import type { Readable, Writable } from 'node:stream';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodePage, markerText, type DecodedEvent } from './decoder.js';
-import { TraceFormats } from './events.js';
-import { hasCode, type RingBufferMapping } from './mapping.js';
-import * as sys from './sys.js';
 import {
-  captureState,
+  type DecodedEvent,
+  decodePage,
   freeSnapshot,
+  hasCode,
   kbForRingPages,
+  markerText,
   removeInstanceIfPresent,
   resetBuffer,
-  restoreState,
+  type RingBufferMapping,
   setBufferSizeKb,
   snapshotSupported,
+  sys,
   topLevel,
   type TraceArray,
-} from './tracefs.js';
+  TraceFormats,
+} from '../../../reader/index.js';
+import { captureState, restoreState } from './trace-state.js';
 
 // ---------------------------------------------------------------------------
 // One test file at a time may touch tracefs (node --test runs files in parallel
@@ -296,10 +298,6 @@ export function helperPath(name: string): string {
   return fileURLToPath(new URL(`../helpers/${name}.js`, import.meta.url));
 }
 
-/**
- * A helper script in a child Node process. `lines` lets the test wait for what
- * the child prints and write to its stdin; the child is killed on timeout.
- */
 /** A `rbmap.KEY=value` word of the kernel command line (rbmap run --stress-seconds, --seed; rbmap bench). */
 export function commandLineValue(key: string): string | undefined {
   const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
@@ -308,6 +306,17 @@ export function commandLineValue(key: string): string | undefined {
 
 /** The benchmark's native reader and writer (rootfs/bench/rbmap_bench.c). */
 export const BENCH_BINARY = '/opt/rbmap/bin/rbmap-bench';
+
+/** Absolute path of a compiled script of the reader library: readerScript('bin/rbmap-cat'). */
+export function readerScript(name: string): string {
+  return fileURLToPath(new URL(`../../../reader/${name}.js`, import.meta.url));
+}
+
+/**
+ * A script in a child Node process: a helper of tests/guest/helpers by name, or
+ * an absolute path. The test can wait for what the child prints and write to its
+ * stdin; the child is killed on timeout.
+ */
 
 export class ChildHelper {
   private readonly child: ChildProcess;
@@ -318,7 +327,7 @@ export class ChildHelper {
   private readonly waiters: Array<{ pattern: RegExp; stream: 'stdout' | 'stderr'; resolve: (match: RegExpMatchArray) => void }> = [];
 
   constructor(name: string, args: readonly string[], extraFds: readonly number[] = []) {
-    this.child = spawn(process.execPath, [helperPath(name), ...args], {
+    this.child = spawn(process.execPath, [name.startsWith('/') ? name : helperPath(name), ...args], {
       stdio: ['pipe', 'pipe', 'pipe', ...extraFds],
     });
     const { stdin, stdout, stderr } = this.child;

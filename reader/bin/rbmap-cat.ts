@@ -1,7 +1,8 @@
+#!/usr/bin/env node
 /**
  * rbmap-cat: print the events of mapped per-CPU ring buffers.
  *
- *   node /opt/rbmap/guest/bin/rbmap-cat.js [--cpu N | --all] [--instance NAME] [--follow]
+ *   rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]
  *
  * Maps per_cpu/cpuN/trace_pipe_raw (default: every online CPU), consumes it
  * with GET_READER_PAGE and prints one line per event:
@@ -10,13 +11,17 @@
  * At the end it prints entries and overrun from each meta page.
  */
 import { parseArgs } from 'node:util';
-import { MappedConsumer } from '../lib/consumer.js';
-import type { DecodedEvent } from '../lib/decoder.js';
-import { TraceFormats } from '../lib/events.js';
-import { RingBufferMapping } from '../lib/mapping.js';
-import { formatEventLine } from '../lib/render.js';
-import * as sys from '../lib/sys.js';
-import { onlineCpus, savedCmdlines, traceArray } from '../lib/tracefs.js';
+import {
+  formatEventLine,
+  MappedConsumer,
+  onlineCpus,
+  RingBufferMapping,
+  savedCmdlines,
+  sys,
+  traceArray,
+  TraceFormats,
+  type DecodedEvent,
+} from '../index.js';
 
 const USAGE = 'usage: rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]';
 

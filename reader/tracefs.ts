@@ -1,6 +1,6 @@
 /**
- * tracefs helpers for the guest tests: paths of the top level and of instances,
- * per-CPU files, reading and writing control files, buffer sizes, markers, reset.
+ * tracefs access: paths of the top level and of instances, per-CPU files,
+ * reading and writing control files, buffer sizes, clocks, markers, reset.
  *
  * Every write is synchronous (node:fs *Sync), so it runs on the calling thread and
  * therefore on the CPU that thread is pinned to: trace_marker events land in the
@@ -295,67 +295,4 @@ export function savedCmdlines(array: TraceArray = topLevel): Map<number, string>
     if (match !== null && match[1] !== undefined && match[2] !== undefined) comms.set(Number(match[1]), match[2]);
   }
   return comms;
-}
-
-// ---------------------------------------------------------------------------
-// Saving and restoring state around a test
-
-/** Everything a test may change at the top level, captured to be put back. */
-export interface TraceState {
-  readonly array: TraceArray;
-  readonly perCpuKb: ReadonlyMap<number, number>;
-  readonly tracingOn: boolean;
-  readonly clock: string;
-  readonly snapshotAllocated: boolean;
-  /** Instances present when the state was captured (top level only). */
-  readonly instances: readonly string[];
-}
-
-export function captureState(array: TraceArray = topLevel): TraceState {
-  const perCpuKb = new Map<number, number>();
-  for (const cpu of perCpuDirectories(array)) perCpuKb.set(cpu, perCpuBufferSizeKb(array, cpu));
-  return {
-    array,
-    perCpuKb,
-    tracingOn: isTracingOn(array),
-    clock: currentClock(array),
-    snapshotAllocated: snapshotAllocated(array),
-    instances: array.name === null ? instanceNames() : [],
-  };
-}
-
-/**
- * Put the captured state back: instances created since removed, snapshot freed
- * if it was not allocated, clock, per-CPU sizes (only where they changed, so an
- * unexpanded top-level buffer stays small), tracing_on, and an empty buffer.
- * Failures are collected and thrown together so one does not hide the others.
- */
-export function restoreState(state: TraceState): void {
-  const failures: string[] = [];
-  const attempt = (what: string, action: () => void): void => {
-    try {
-      action();
-    } catch (error) {
-      failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  if (state.array.name === null) {
-    for (const name of instanceNames().filter((name) => !state.instances.includes(name))) {
-      attempt(`remove leftover instance ${name}`, () => removeInstance(name));
-    }
-  }
-  attempt('snapshot', () => {
-    if (!state.snapshotAllocated && snapshotAllocated(state.array)) freeSnapshot(state.array);
-  });
-  attempt('trace_clock', () => {
-    if (currentClock(state.array) !== state.clock) setClock(state.array, state.clock);
-  });
-  for (const [cpu, kb] of state.perCpuKb) {
-    attempt(`cpu${cpu} buffer_size_kb`, () => {
-      if (perCpuBufferSizeKb(state.array, cpu) !== kb) setBufferSizeKb(state.array, kb, cpu);
-    });
-  }
-  attempt('tracing_on', () => setTracingOn(state.array, state.tracingOn));
-  attempt('reset', () => resetBuffer(state.array));
-  if (failures.length > 0) throw new Error(`restoring tracefs state failed:\n${failures.join('\n')}`);
 }

@@ -1,6 +1,6 @@
 /**
- * Typed surface of the rbmap_sys Node-API addon (rootfs/addon/rbmap_sys.c):
- * the system calls the guest tests need and Node.js does not offer.
+ * Typed surface of the rbmap_sys Node-API addon (reader/addon/rbmap_sys.c):
+ * the system calls a ring-buffer reader needs and Node.js does not offer.
  *
  * Conventions: sizes and offsets are numbers (bytes), addresses are bigints.
  * A failed system call throws a SysError (`code` = errno name, `errno`,
@@ -105,15 +105,23 @@ function loadAddon(path: string): RawAddon {
     );
   }
   if (!isRawAddon(loaded)) {
-    throw new Error(`${path} is not the rbmap_sys addon (missing functions); rebuild it from rootfs/addon/rbmap_sys.c`);
+    throw new Error(`${path} is not the rbmap_sys addon (missing functions); rebuild it from reader/addon/rbmap_sys.c`);
   }
   return loaded;
 }
 
-const addon: RawAddon = loadAddon(addonPath);
+let loaded: RawAddon | undefined;
 
-/** Kernel/libc constants, as the addon was compiled with. */
-export const constants: SysConstants = addon.constants;
+/** The addon, loaded on first use: importing the library does not need it (the host tests decode pages without it). */
+function addon(): RawAddon {
+  loaded ??= loadAddon(addonPath);
+  return loaded;
+}
+
+/** Kernel/libc constants, as the addon was compiled with (read from the addon on first use). */
+export const constants: SysConstants = new Proxy({} as SysConstants, {
+  get: (_target, key) => Reflect.get(addon().constants, key),
+});
 
 /** Type guard for errors thrown by a failed system call. */
 export function isSysError(e: unknown): e is SysError {
@@ -124,31 +132,31 @@ export function isSysError(e: unknown): e is SysError {
 
 /** mmap(2) a file; the mapping stays until munmap() (no GC finalizer unmaps it). */
 export function mmap(fd: number, length: number, prot: number, flags: number, offsetBytes = 0): Mapping {
-  const { addr, buffer } = addon.mmap(fd, length, prot, flags, offsetBytes);
+  const { addr, buffer } = addon().mmap(fd, length, prot, flags, offsetBytes);
   return { addr, length, buffer };
 }
 
 /** Detach the mapping's ArrayBuffer (byteLength becomes 0) and munmap(2) its whole range. */
 export function munmap(mapping: Mapping | ArrayBuffer): void {
-  addon.munmap(mapping instanceof ArrayBuffer ? mapping : mapping.buffer);
+  addon().munmap(mapping instanceof ArrayBuffer ? mapping : mapping.buffer);
 }
 
 /** Raw munmap(2) of any range (e.g. part of a mapping); no ArrayBuffer is detached. */
 export function munmapRange(addr: bigint, length: number): void {
-  addon.munmapRange(addr, length);
+  addon().munmapRange(addr, length);
 }
 
 /** A new external ArrayBuffer over memory that is already mapped (not checked). */
 export function viewOf(addr: bigint, length: number): ArrayBuffer {
-  return addon.viewOf(addr, length);
+  return addon().viewOf(addr, length);
 }
 
 export function mprotect(addr: bigint, length: number, prot: number): void {
-  addon.mprotect(addr, length, prot);
+  addon().mprotect(addr, length, prot);
 }
 
 export function madvise(addr: bigint, length: number, advice: number): void {
-  addon.madvise(addr, length, advice);
+  addon().madvise(addr, length, advice);
 }
 
 /**
@@ -156,22 +164,22 @@ export function madvise(addr: bigint, length: number, advice: number): void {
  * without a view of the result; unmap it with munmapRange().
  */
 export function mmapRaw(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint {
-  return addon.mmapRaw(addr, length, prot, flags, fd, offset);
+  return addon().mmapRaw(addr, length, prot, flags, fd, offset);
 }
 
 /** mremap(2); returns the (possibly moved) address. `newAddr` goes with MREMAP_FIXED. */
 export function mremap(addr: bigint, oldLength: number, newLength: number, flags: number, newAddr?: bigint): bigint {
-  return newAddr === undefined ? addon.mremap(addr, oldLength, newLength, flags) : addon.mremap(addr, oldLength, newLength, flags, newAddr);
+  return newAddr === undefined ? addon().mremap(addr, oldLength, newLength, flags) : addon().mremap(addr, oldLength, newLength, flags, newAddr);
 }
 
 /** ioctl(2); returns its result, throws on -1. `request` is the 32-bit command number. */
 export function ioctl(fd: number, request: number, arg: number | bigint = 0): number {
-  return addon.ioctl(fd, request, arg);
+  return addon().ioctl(fd, request, arg);
 }
 
 /** poll(2) on one fd; returns revents, 0 on timeout. A negative timeout waits forever. */
 export function poll(fd: number, events: number, timeoutMs: number): number {
-  return addon.poll(fd, events, timeoutMs);
+  return addon().poll(fd, events, timeoutMs);
 }
 
 /**
@@ -179,39 +187,39 @@ export function poll(fd: number, events: number, timeoutMs: number): number {
  * into a Buffer (empty at end of file). `flags` e.g. constants.SPLICE_F_NONBLOCK.
  */
 export function splice(fd: number, length: number, flags = 0): Buffer {
-  return addon.splice(fd, length, flags);
+  return addon().splice(fd, length, flags);
 }
 
 /** isatty(3): on a trace_pipe_raw fd this issues TCGETS, which is GET_READER_PAGE's number. */
 export function isatty(fd: number): IsattyResult {
-  return addon.isatty(fd);
+  return addon().isatty(fd);
 }
 
 /** Pin the calling thread (Node's main thread) to one CPU. */
 export function setAffinity(cpu: number): void {
-  addon.setAffinity(cpu);
+  addon().setAffinity(cpu);
 }
 
 /** fork(); the child reports (mincore) whether [addr, addr+length) is mapped in it. */
 export function forkProbe(addr: bigint, length: number): boolean {
-  return addon.forkProbe(addr, length);
+  return addon().forkProbe(addr, length);
 }
 
 /** Read one byte at `addr` from C. A bad page kills the process (SIGBUS): use in a child. */
 export function touch(addr: bigint): number {
-  return addon.touch(addr);
+  return addon().touch(addr);
 }
 
 export function pageSize(): number {
-  return addon.pageSize();
+  return addon().pageSize();
 }
 
 /** perf_event_open(2) of a software CPU-clock counter on `cpu` (all tasks); the caller closes the fd. */
 export function perfCpuClockOpen(cpu: number): number {
-  return addon.perfCpuClockOpen(cpu);
+  return addon().perfCpuClockOpen(cpu);
 }
 
 /** ioctl(PERF_EVENT_IOC_ID): copies the event's ID to user memory under the event's context mutex. */
 export function perfEventId(fd: number): bigint {
-  return addon.perfEventId(fd);
+  return addon().perfEventId(fd);
 }
