@@ -1,14 +1,13 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
+import { dirname, join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
 import { cleanTreeHead } from './git.js';
 import { sha256 } from './hash.js';
 import { crossArgs } from './kconfig.js';
-import { lastLines } from './proc.js';
+import { runStreamed } from './proc.js';
 
 export interface BuildOptions {
   srcDir: string;
@@ -28,7 +27,19 @@ export interface BuildResult {
   /** false when the stamp showed nothing changed and make was not run. */
   ran: boolean;
   durationMs: number;
-  output: string;
+  /** The warning and error lines of make's output (the whole output is in the log file). */
+  diagnostics: string[];
+}
+
+/** The progress status of a make line: objects compiled so far and the folder of the last one. */
+export function makeStatus(): (line: string) => string | undefined {
+  let objects = 0;
+  return (line) => {
+    const m = /^\s+(?:CC|AS)(?: \[M\])?\s+(\S+)$/.exec(line);
+    if (m?.[1] === undefined) return undefined;
+    objects += 1;
+    return `${objects} objects compiled, now in ${dirname(m[1])}`;
+  };
 }
 
 /** Environment for reproducible, ccache-backed kernel builds. */
@@ -66,23 +77,25 @@ export async function buildKernel(options: BuildOptions): Promise<BuildResult> {
   const stamp = options.makeArgs === undefined ? await buildStamp(options) : null;
   if (stamp !== null && existsSync(image) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) {
     options.log(`build: ${image} is up to date (tree, .config and make arguments unchanged)`);
-    return { image, ran: false, durationMs: 0, output: '' };
+    return { image, ran: false, durationMs: 0, diagnostics: [] };
   }
   await mkdir(options.buildDir, { recursive: true });
   const argv = makeArgv(options, options.makeArgs ?? []);
   const logFile = options.logFile ?? join(options.buildDir, 'rbmap-build.log');
-  const logStream = createWriteStream(logFile);
   options.log(`build: make ${argv.join(' ')}`);
+  options.log(`build: full log in ${logFile}`);
   const started = Date.now();
-  const child = execa('make', argv, { env: buildEnv(options.cacheDir), reject: false, all: true, buffer: { all: true } });
-  child.all?.pipe(logStream);
-  const result = await child;
-  logStream.end();
-  const output = typeof result.all === 'string' ? result.all : '';
+  const result = await runStreamed('make', argv, {
+    label: 'build',
+    env: buildEnv(options.cacheDir),
+    logFile,
+    status: makeStatus(),
+    keep: (line) => /: (?:warning|error):|Error \d|undefined reference/.test(line),
+  });
   const durationMs = Date.now() - started;
   if (result.failed) {
-    const errors = output.split('\n').filter((l) => /error:|Error \d|undefined reference/.test(l));
-    throw new RbmapError('E_BUILD', `kernel build failed in ${options.srcDir}:\n${(errors.length > 0 ? errors.slice(0, 20).join('\n') : lastLines(output, 30))}`, {
+    const errors = result.kept.filter((l) => /error:|Error \d|undefined reference/.test(l));
+    throw new RbmapError('E_BUILD', `kernel build failed in ${options.srcDir}:\n${(errors.length > 0 ? errors.slice(0, 20).join('\n') : result.tail)}`, {
       hint: `full log: ${logFile}`,
     });
   }
@@ -92,5 +105,5 @@ export async function buildKernel(options: BuildOptions): Promise<BuildResult> {
     const s = await stat(image);
     options.log(`build: ${image} (${(s.size / 1e6).toFixed(1)} MB) in ${(durationMs / 1000).toFixed(1)} s`);
   }
-  return { image, ran: true, durationMs, output };
+  return { image, ran: true, durationMs, diagnostics: result.kept };
 }

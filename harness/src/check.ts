@@ -106,7 +106,7 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
       srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log,
       makeArgs: ['W=1', ...objects], logFile: join(buildDir, 'rbmap-w1.log'),
     });
-    return warningsIn(r.output, files);
+    return warningsIn(r.diagnostics.join('\n'), files);
   };
 
   request.log('check: building the base');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
-import { run, tryRun } from './proc.js';
+import { runWithProgress, tryRun } from './proc.js';
 
 /** A host requirement: a Debian package, and a file that proves it is usable. */
 export interface HostRequirement {
@@ -80,9 +80,14 @@ export async function doctor(arch: ArchRecord, options: { install: boolean; log:
     }
     options.log(`doctor: installing ${names(report.missing)}`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    await run('apt-get', ['update', '-q'], { env, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable' });
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...report.missing.map((r) => r.debianPackage)], {
+    const aptStatus = (line: string): string | undefined => (/^(Get|Hit|Unpacking|Setting up)\b/.test(line) ? line.slice(0, 100) : undefined);
+    await runWithProgress('apt-get', ['update', '-q'], {
+      label: 'doctor: apt-get update', env, status: aptStatus, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable',
+    });
+    await runWithProgress('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...report.missing.map((r) => r.debianPackage)], {
+      label: 'doctor: apt-get install',
       env,
+      status: aptStatus,
       errorCode: 'E_HOST_DEPS',
       hint: `install them by hand: ${installCommand(report.missing)}`,
     });

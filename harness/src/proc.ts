@@ -1,5 +1,8 @@
+import { createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { execa, type Options } from 'execa';
 import { RbmapError, type RbmapErrorCode } from './errors.js';
+import { ProgressLine, type ProgressOptions } from './progress.js';
 
 export interface CommandResult {
   stdout: string;
@@ -50,4 +53,79 @@ export async function tryRun(file: string, args: readonly string[], options: Opt
 export function lastLines(text: string, count: number): string {
   const lines = text.trimEnd().split('\n');
   return lines.slice(Math.max(0, lines.length - count)).join('\n');
+}
+
+export interface StreamedOptions {
+  /** Label of the progress line ("build", "source: unpacking"). */
+  label: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Every output line (stdout and stderr) is appended here. */
+  logFile?: string;
+  /** The progress status a line gives, if any (default: none, only the elapsed time). */
+  status?: (line: string) => string | undefined;
+  /** Lines to keep and return (default: none). */
+  keep?: (line: string) => boolean;
+  progress?: ProgressOptions;
+}
+
+export interface StreamedResult {
+  failed: boolean;
+  /** Exit code, or the signal that ended the command. */
+  outcome: string;
+  kept: string[];
+  /** The last lines of the output, for an error message. */
+  tail: string;
+}
+
+const tailLines = 40;
+
+/**
+ * Runs a long command with its output streamed (to the log file, the progress line and
+ * `keep`), never held whole in memory. A failure is returned, not thrown.
+ */
+export async function runStreamed(file: string, args: readonly string[], options: StreamedOptions): Promise<StreamedResult> {
+  const progress = new ProgressLine(options.label, options.progress);
+  const logStream = options.logFile !== undefined ? createWriteStream(options.logFile) : null;
+  const kept: string[] = [];
+  const tail: string[] = [];
+  try {
+    const child = execa(file, args, { env: options.env, cwd: options.cwd, reject: false, all: true, buffer: false, stdin: 'ignore' });
+    const lines = child.all === undefined ? null : createInterface({ input: child.all, crlfDelay: Infinity });
+    const consumed = (async () => {
+      if (lines === null) return;
+      for await (const line of lines) {
+        logStream?.write(`${line}\n`);
+        tail.push(line);
+        if (tail.length > tailLines) tail.shift();
+        if (options.keep?.(line) === true) kept.push(line);
+        const status = options.status?.(line);
+        if (status !== undefined) progress.update(status);
+      }
+    })();
+    const [result] = await Promise.all([child, consumed]);
+    const outcome = result.exitCode !== undefined ? `exit code ${result.exitCode}` : (result.signal ?? 'failure');
+    return { failed: result.failed, outcome, kept, tail: tail.join('\n') };
+  } finally {
+    progress.end();
+    if (logStream !== null) await new Promise<void>((resolve) => logStream.end(resolve));
+  }
+}
+
+/** runStreamed(), with a failure thrown as an RbmapError carrying the command and its last lines. */
+export async function runWithProgress(
+  file: string,
+  args: readonly string[],
+  options: StreamedOptions & { errorCode: RbmapErrorCode; hint: string },
+): Promise<StreamedResult> {
+  let result: StreamedResult;
+  try {
+    result = await runStreamed(file, args, options);
+  } catch (cause) {
+    throw new RbmapError(options.errorCode, `could not start ${file}: ${(cause as Error).message}`, { hint: options.hint, cause });
+  }
+  if (result.failed) {
+    throw new RbmapError(options.errorCode, `${[file, ...args].join(' ')} failed (${result.outcome})\n${result.tail}`, { hint: options.hint });
+  }
+  return result;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RbmapError } from './errors.js';
 import { git, revParse } from './git.js';
 import { fileStamp, sha256 } from './hash.js';
-import { run } from './proc.js';
+import { runWithProgress } from './proc.js';
 
 export const debianTarball = '/usr/src/linux-source-6.1.tar.xz';
 export const baseTag = 'rbmap-base';
@@ -64,18 +64,25 @@ async function createBaseRepository(dir: string, log: (line: string) => void): P
   await rm(staging, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  log(`source: unpacking ${debianTarball}`);
-  await run('tar', ['-xf', debianTarball, '-C', staging, '--strip-components=1'], {
+  log(`source: unpacking ${debianTarball} into ${staging}`);
+  let files = 0;
+  await runWithProgress('tar', ['-xvf', debianTarball, '-C', staging, '--strip-components=1'], {
+    label: 'source: unpacking',
+    status: () => `${++files} files`,
     errorCode: 'E_SOURCE',
     hint: 'check free disk space and that xz-utils is installed',
   });
   const version = await kernelVersion(staging);
-  log(`source: making the pristine base commit of ${version}`);
+  log(`source: making the pristine base commit of ${version} (${files} files)`);
   await git(staging, ['init', '-q']);
   // Debian's packaging .gitignore ignores every top-level entry; force-add the tree once
   // so the base commit is the whole pristine tarball, .gitignore included as shipped.
-  await git(staging, ['add', '-A', '-f']);
-  await git(staging, ['commit', '-q', '--no-verify', '-m', `Linux ${version} (Debian linux-source-6.1, pristine)`]);
+  await runWithProgress('git', ['-C', staging, 'add', '-A', '-f'], {
+    label: 'source: git add', errorCode: 'E_SOURCE', hint: 'check free disk space',
+  });
+  await runWithProgress('git', ['-C', staging, 'commit', '-q', '--no-verify', '-m', `Linux ${version} (Debian linux-source-6.1, pristine)`], {
+    label: 'source: git commit', errorCode: 'E_SOURCE', hint: 'check free disk space and that git can write the tree',
+  });
   await git(staging, ['tag', baseTag]);
   await rename(staging, dir);
 }
