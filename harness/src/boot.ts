@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { bootDoneMarker } from './contract.js';
 import { RbmapError } from './errors.js';
 
 /** Printed by the guest's /init as soon as it runs: the kernel has booted. */
-export const bootDoneMarker = 'rbmap-guest: init';
 
 export type BootEndReason = 'exited' | 'boot-timeout' | 'run-timeout' | 'watchdog' | 'qemu-error';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArchRecord } from '../../vm/arch.js';
 import { runQemu } from './boot.js';
+import { guestCommandLineWords, probeOkMarker } from './contract.js';
 import { RbmapError } from './errors.js';
 import { buildQemuArgs, type Accel } from './qemu.js';
 
@@ -32,8 +33,6 @@ export interface AccelChoice {
   cached: boolean;
 }
 
-/** The guest's /init prints this in rbmap.mode=probe, then powers off. */
-export const probeOkMarker = 'rbmap-probe-ok';
 const defaultProbeTimeoutMs = 8000;
 const probeFileName = 'kvm-probe.json';
 
@@ -134,7 +133,7 @@ async function probeKvm(options: ChooseAccelOptions): Promise<ProbeVerdict> {
       smp: 1,
       memMb: 512,
       accel: 'kvm',
-      append: ['rbmap.mode=probe'],
+      append: guestCommandLineWords({ mode: 'probe' }),
       interactive: false,
     }),
     consoleLogPath: join(options.cacheDir, 'kvm-probe-console.log'),

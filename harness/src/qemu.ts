@@ -1,4 +1,5 @@
 import type { ArchRecord } from '../../vm/arch.js';
+import { resultPorts } from './contract.js';
 import { RbmapError } from './errors.js';
 
 /** Files on the host that receive what the guest writes to each results port. */
@@ -24,12 +25,6 @@ export interface QemuOptions {
   interactive: boolean;
 }
 
-/** virtserialport names the guest looks up in /sys/class/virtio-ports/vport*\/name. */
-export const channelPortNames: Readonly<Record<keyof ChannelFiles, string>> = {
-  tap: 'rbmap.tap',
-  ktap: 'rbmap.ktap',
-  status: 'rbmap.status',
-};
 
 const channelOrder: readonly (keyof ChannelFiles)[] = ['tap', 'ktap', 'status'];
 
@@ -88,7 +83,7 @@ export function buildQemuArgs(options: QemuOptions): string[] {
       const id = `rbmap_${channel}`;
       args.push(
         '-chardev', `file,id=${id},path=${qemuOptValue(options.channels[channel])}`,
-        '-device', `virtserialport,bus=rbmapser.0,chardev=${id},name=${channelPortNames[channel]}`,
+        '-device', `virtserialport,bus=rbmapser.0,chardev=${id},name=${resultPorts[channel]}`,
       );
     }
   }

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootEndReason, BootOutcome } from './boot.js';
 import type { ConsoleFinding } from './consoleScan.js';
+import { lastAnnouncedSuite, parseStatusLine } from './contract.js';
 import { ExitCode } from './errors.js';
 import { toJUnitXml } from './junit.js';
 import type { ParsedResults, TestResult } from './tap.js';
@@ -65,16 +66,6 @@ export interface SummaryInputs {
   artifacts: RunArtifacts;
 }
 
-/** The runner's exit code from the status channel (`rbmap-exit N`, the last one wins). */
-export function parseStatusLine(text: string): number | null {
-  let code: number | null = null;
-  for (const line of text.split('\n')) {
-    const match = /^rbmap-exit (-?\d+)\s*$/.exec(line.replace(/\r$/, ''));
-    if (match !== null) code = Number(match[1]);
-  }
-  return code;
-}
-
 const harnessSuite = 'rbmap';
 
 function harnessCheck(name: string, diagnostic: string): TestResult {
@@ -86,12 +77,6 @@ function harnessCheck(name: string, diagnostic: string): TestResult {
  * timeout > QEMU failure > test failure > pass. Every reason for not passing also
  * appears as a failing result of suite `rbmap`, so counts and JUnit show it.
  */
-/** The last test file the guest's /init announced (`# rbmap-suite: <file>`) in a TAP stream. */
-export function lastAnnouncedSuite(tapText: string): string | null {
-  const announced = [...tapText.matchAll(/^# rbmap-suite:\s*(\S.*)$/gm)];
-  return announced.at(-1)?.[1]?.trim() ?? null;
-}
-
 export function buildSummary(inputs: SummaryInputs): RunSummary {
   const { boot, findings } = inputs;
   const guestExitCode = parseStatusLine(inputs.statusText);

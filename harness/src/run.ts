@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buildAddon, buildBenchReader } from './addon.js';
 import { bootOutcomeError, runQemu } from './boot.js';
 import { scanConsoleFile } from './consoleScan.js';
+import { guestCommandLineWords } from './contract.js';
 import { RbmapError } from './errors.js';
 import { prepareKernel, type PreparedKernel } from './kernel.js';
 import { parseKtap } from './ktap.js';
@@ -96,13 +97,15 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
 }
 
 function guestCommandLine(request: RunRequest): string[] {
-  const words = [`rbmap.mode=${request.guestMode}`, `rbmap.test_timeout=${request.testTimeoutS}`];
-  if (request.filter !== undefined) words.push(`rbmap.filter=${Buffer.from(request.filter, 'utf8').toString('hex')}`);
-  if (request.keepGoing) words.push('rbmap.keep_going=1');
-  words.push(`rbmap.stress_seconds=${request.stressSeconds}`);
-  if (request.stressSeed !== undefined) words.push(`rbmap.stress_seed=${request.stressSeed}`);
-  if (request.benchSeconds !== undefined) words.push('rbmap.bench=full', `rbmap.bench_seconds=${request.benchSeconds}`);
-  return words;
+  return guestCommandLineWords({
+    mode: request.guestMode,
+    testTimeoutS: request.testTimeoutS,
+    filter: request.filter,
+    keepGoing: request.keepGoing,
+    stressSeconds: request.stressSeconds,
+    stressSeed: request.stressSeed,
+    benchSeconds: request.benchSeconds,
+  });
 }
 
 function qemuOptions(request: RunRequest, kernel: PreparedKernel, initrd: string, accel: Accel, artifacts: RunArtifacts): QemuOptions {

@@ -2,6 +2,7 @@
  * TAP 13/14 and KTAP share one line grammar and one tree builder (this module);
  * tap.ts flattens the tree the Node.js way, ktap.ts the KUnit way.
  */
+import { announcedSuite } from './contract.js';
 
 export type TestStatus = 'pass' | 'fail' | 'skip' | 'todo';
 
@@ -430,9 +431,6 @@ export interface TapParseOptions {
   defaultSuite?: string;
 }
 
-/** Marks the start of one test file's TAP in a concatenated stream: `# rbmap-suite: <file>`. */
-const suiteMarker = /^# rbmap-suite:\s*(.+)$/;
-
 /**
  * Parses `node --test --test-reporter=tap` output. Node 20 does not name the file of
  * a passing test, so the suite is the file announced by a `# rbmap-suite: <file>`
@@ -463,8 +461,8 @@ export function parseTap(text: string, options: TapParseOptions = {}): ParsedRes
 function splitBySuiteMarker(text: string, defaultSuite: string): { suite: string; text: string }[] {
   const sections: { suite: string; lines: string[] }[] = [{ suite: defaultSuite, lines: [] }];
   for (const line of text.split('\n')) {
-    const match = suiteMarker.exec(line.replace(/\r$/, ''));
-    if (match !== null) sections.push({ suite: (match[1] ?? '').trim(), lines: [] });
+    const suite = announcedSuite(line);
+    if (suite !== null) sections.push({ suite, lines: [] });
     else (sections[sections.length - 1] as { lines: string[] }).lines.push(line);
   }
   return sections

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { BootOutcome } from '../../harness/src/boot.js';
 import type { ConsoleFinding } from '../../harness/src/consoleScan.js';
 import { ExitCode } from '../../harness/src/errors.js';
-import { buildSummary, formatReport, lastAnnouncedSuite, parseStatusLine, runArtifactPaths, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
+import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
 import type { ParsedResults } from '../../harness/src/tap.js';
 
 const exited: BootOutcome = {
@@ -28,13 +28,6 @@ const oops: ConsoleFinding = { kind: 'oops', line: 70, excerpt: 'BUG: kernel NUL
 function inputs(overrides: Partial<SummaryInputs>): SummaryInputs {
   return { boot: exited, guestTap: passing, kunit, findings: [], statusText: 'rbmap-exit 0\n', artifacts: runArtifactPaths('/r'), ...overrides };
 }
-
-t.test('status line', async (t) => {
-  t.equal(parseStatusLine('rbmap-exit 0\n'), 0);
-  t.equal(parseStatusLine('noise\r\nrbmap-exit 1\r\n'), 1);
-  t.equal(parseStatusLine(''), null);
-  t.equal(parseStatusLine('rbmap-exit'), null);
-});
 
 t.test('verdict precedence: crash > timeout > test failure > pass', async (t) => {
   const pass = buildSummary(inputs({}));
@@ -99,8 +92,6 @@ t.test('report text and files', async (t) => {
 
 t.test('a guest that stops mid-run names the test file it was running', async (t) => {
   const tap = '# rbmap-suite: coexist.test.js\nTAP version 13\nok 1 - a\n1..1\n# rbmap-suite: mapping.test.js\nTAP version 13\nok 1 - b\n';
-  t.equal(lastAnnouncedSuite(tap), 'mapping.test.js');
-  t.equal(lastAnnouncedSuite('TAP version 13\n'), null);
   const summary = buildSummary(inputs({ statusText: '', tapText: tap }));
   t.ok(summary.reasons.some((r) => r.includes('did not finish (it was running mapping.test.js)')), summary.reasons.join('; '));
 });

@@ -298,7 +298,7 @@ export function helperPath(name: string): string {
   return fileURLToPath(new URL(`../helpers/${name}.js`, import.meta.url));
 }
 
-/** A `rbmap.KEY=value` word of the kernel command line (rbmap run --stress-seconds, --seed; rbmap bench). */
+/** A `rbmap.KEY=value` word of the kernel command line (written by guestCommandLineWords() in harness/src/contract.ts). */
 export function commandLineValue(key: string): string | undefined {
   const word = readFileSync('/proc/cmdline', 'utf8').trim().split(/\s+/).find((w) => w.startsWith(`rbmap.${key}=`));
   return word?.slice(`rbmap.${key}=`.length);
