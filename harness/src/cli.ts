@@ -6,7 +6,7 @@ import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError } from './errors.js';
 import { createHackTree, exportHackTree } from './hack.js';
-import { parseCommandLine, pipelineOptions, positiveIntOption, type PipelineOptions } from './options.js';
+import { checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type PipelineOptions } from './options.js';
 import { runArtifactPaths } from './report.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
 import { runPipeline, runShell, type GuestMode } from './run.js';
@@ -29,35 +29,40 @@ commands:
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
-options (run, shell, check):
+options that choose the kernel (run, shell, check, stress, bench):
   --kernel-src DIR         build this tree instead of Debian's linux-source-6.1
   --no-patches             do not apply kernel-patches/ (tree used as it is)
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
-  --arch NAME              architecture record from vm/ (default x86_64)
+  --arch NAME              architecture record from vm/ (default x86_64; also doctor, hack)
   --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
                            DEBUG_VM, DEBUG_PAGEALLOC, fault injection; its own build folder
-options (run, shell, stress, bench):
+options that boot it (run, shell, stress, bench):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
-  --mem MB                 guest memory (default 1024)
+  --mem MB                 guest memory (default 1024, at least 256)
   --kvm auto|kvm|tcg       accelerator; auto probes KVM once and falls back to TCG (default auto)
+  --out DIR                run folder (default .rbmap/runs/<time>)
+options of a guest run (run, stress, bench):
   --timeout S              whole guest run limit (default 900)
   --boot-timeout S         time allowed to reach the guest's /init (default 120)
   --watchdog S             end the guest after S seconds without any output (default 180)
   --test-timeout S         per guest test limit (default 120)
-  --filter PATTERN         run only guest tests whose name matches (node --test-name-pattern)
+  -v, --verbose            echo the guest console while it runs
+options of one command:
+  --filter PATTERN         run: only guest tests whose name matches (node --test-name-pattern)
   --keep-going             run: keep running guest test files after one fails
                            check: keep applying/building the next patches after a failure
   --stress-seconds N       run: how long the stress test runs (default 10)
   --seed S                 run, stress: the stress test's seed (default: drawn and printed)
-  --out DIR                run folder (default .rbmap/runs/<time>)
-  --guest-mode MODE        test (default); hang: a guest that never finishes (proves the
+  --guest-mode MODE        run: test (default); hang: a guest that never finishes (proves the
                            watchdog); crash: the guest panics the kernel (proves crash reports)
-  -v, --verbose            echo the guest console while it runs
-options (hack, export):
-  --dir DIR / --tree DIR   the hack tree (default .rbmap/linux)
+  --json                   run, check, bench: the summary as one JSON object on stdout
+                           (the human report goes to stderr)
+  --install                doctor: install what is missing (as root)
+  --dir DIR / --tree DIR   hack, export: the hack tree (default .rbmap/linux)
   --base REF               export: the commit the series sits on (default rbmap-base)
   --force                  hack: reset an existing hack tree to kernel-patches/
+An option a command does not take is a usage error.
 
 exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error
 cache: ${cacheRoot()} (set RBMAP_CACHE to move it)`;
@@ -72,6 +77,7 @@ async function runBench(options: PipelineOptions, seconds: number, cacheDir: str
   log(`bench: ${seconds} s per measurement; results in ${out}`);
   const code = await runPipeline({
     ...options,
+    json: false,
     out,
     filter: '^bench:',
     benchSeconds: seconds,
@@ -86,23 +92,28 @@ async function runBench(options: PipelineOptions, seconds: number, cacheDir: str
   const rows = benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : ''));
   if (rows.length === 0) {
     log(`bench: no measurements came back (see ${tap} and the console log next to it)`);
-    return code === ExitCode.pass ? ExitCode.testFailure : code;
+    const exitCode = code === ExitCode.pass ? ExitCode.testFailure : code;
+    if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode, runDir: out, rows })}\n`);
+    return exitCode;
   }
   const files = writeBenchFiles(out, rows);
-  process.stdout.write(`\n${formatBenchTable(rows)}\n\nbench: ${files.json}, chart ${files.svg}\n`);
+  (options.json ? process.stderr : process.stdout).write(`\n${formatBenchTable(rows)}\n\nbench: ${files.json}, chart ${files.svg}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode: code, runDir: out, rows, files })}\n`);
   return code;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv);
+  const { values, positionals, tokens } = parseCommandLine(argv);
   const command = positionals[0];
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return command === undefined && !values.help ? ExitCode.usage : ExitCode.pass;
   }
+  if (!isCommandName(command)) throw new RbmapError('E_USAGE', `unknown command ${command}`, { hint: 'rbmap --help lists the commands' });
   if (positionals.length > 1) {
     throw new RbmapError('E_USAGE', `unexpected arguments: ${positionals.slice(1).join(' ')}`, { hint: 'rbmap --help' });
   }
+  checkCommandOptions(command, tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   const options = pipelineOptions(values);
   const cacheDir = cacheRoot();
   const hackDir = values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
@@ -151,8 +162,10 @@ async function main(argv: string[]): Promise<number> {
         reportDir: join(projectRoot, '.rbmap', 'check'),
         log,
       });
-      process.stdout.write(`${formatCheck(rows)}\n`);
-      return rows.some(rowFailed) ? ExitCode.testFailure : ExitCode.pass;
+      const exitCode = rows.some(rowFailed) ? ExitCode.testFailure : ExitCode.pass;
+      (options.json ? process.stderr : process.stdout).write(`${formatCheck(rows)}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify({ command: 'check', exitCode, rows })}\n`);
+      return exitCode;
     }
     case 'hack':
       await createHackTree({ cacheDir, dir: hackDir, force: values.force, log, arch: options.arch });
@@ -160,8 +173,6 @@ async function main(argv: string[]): Promise<number> {
     case 'export':
       await exportHackTree({ dir: hackDir, base: values.base, log });
       return ExitCode.pass;
-    default:
-      throw new RbmapError('E_USAGE', `unknown command ${command}`, { hint: 'rbmap --help lists the commands' });
   }
 }
 

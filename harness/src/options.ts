@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { architectures, type ArchRecord } from '../../vm/index.js';
 import { RbmapError } from './errors.js';
+import { minGuestMemMb } from './qemu.js';
 import { variantNamed, type VariantRecord } from './variants.js';
 
 export type KvmMode = 'auto' | 'kvm' | 'tcg';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   kvm: KvmMode;
   out?: string;
   verbose: boolean;
+  /** The summary as one JSON object on stdout; the human report goes to stderr. */
+  json: boolean;
 }
 
 export const optionSpec = {
@@ -60,14 +63,50 @@ export const optionSpec = {
   base: { type: 'string' as const, default: 'rbmap-base' },
   force: { type: 'boolean' as const, default: false },
   'guest-mode': { type: 'string' as const, default: 'test' },
+  json: { type: 'boolean' as const, default: false },
   help: { type: 'boolean' as const, short: 'h', default: false },
 };
 
+export type OptionName = keyof typeof optionSpec;
+export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'hack', 'export'] as const;
+export type CommandName = (typeof commandNames)[number];
+
+const treeOptions: readonly OptionName[] = ['arch', 'variant', 'kernel-src', 'no-patches', 'config-fragment'];
+const bootOptions: readonly OptionName[] = ['rootfs', 'smp', 'mem', 'kvm', 'out'];
+const guestRunOptions: readonly OptionName[] = [...bootOptions, 'timeout', 'boot-timeout', 'watchdog', 'test-timeout', 'verbose'];
+
+/** The options each command takes (and --help); any other is a usage error. */
+export const commandOptions: Readonly<Record<CommandName, readonly OptionName[]>> = {
+  doctor: ['arch', 'install'],
+  run: [...treeOptions, ...guestRunOptions, 'filter', 'keep-going', 'stress-seconds', 'seed', 'guest-mode', 'json'],
+  shell: [...treeOptions, ...bootOptions],
+  check: [...treeOptions, 'keep-going', 'json'],
+  stress: [...treeOptions, ...guestRunOptions, 'seconds', 'seed'],
+  bench: [...treeOptions, ...guestRunOptions, 'seconds', 'json'],
+  hack: ['arch', 'dir', 'force'],
+  export: ['dir', 'tree', 'base'],
+};
+
+export function isCommandName(name: string): name is CommandName {
+  return (commandNames as readonly string[]).includes(name);
+}
+
 export function parseCommandLine(argv: string[]) {
   try {
-    return parseArgs({ args: argv, options: optionSpec, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: optionSpec, allowPositionals: true, strict: true, tokens: true });
   } catch (cause) {
     throw new RbmapError('E_USAGE', (cause as Error).message, { hint: 'rbmap --help lists the commands and options' });
+  }
+}
+
+/** Refuses an option the command does not take, naming the ones it does. */
+export function checkCommandOptions(command: CommandName, given: readonly string[]): void {
+  const accepted = commandOptions[command];
+  const foreign = given.filter((name) => name !== 'help' && !(accepted as readonly string[]).includes(name));
+  if (foreign.length > 0) {
+    throw new RbmapError('E_USAGE', `rbmap ${command} does not take ${foreign.map((name) => `--${name}`).join(', ')}`, {
+      hint: `its options: ${accepted.map((name) => `--${name}`).join(' ')} (rbmap --help)`,
+    });
   }
 }
 
@@ -93,7 +132,7 @@ export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['val
     applySeries: !values['no-patches'],
     extraFragments: values['config-fragment'].map((f) => resolve(f)),
     smp: positiveIntOption('smp', values.smp),
-    memMb: positiveIntOption('mem', values.mem, 256),
+    memMb: positiveIntOption('mem', values.mem, minGuestMemMb),
     timeoutS: positiveIntOption('timeout', values.timeout),
     bootTimeoutS: positiveIntOption('boot-timeout', values['boot-timeout']),
     watchdogS: positiveIntOption('watchdog', values.watchdog),
@@ -102,6 +141,7 @@ export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['val
     stressSeconds: positiveIntOption('stress-seconds', values['stress-seconds']),
     kvm: values.kvm,
     verbose: values.verbose,
+    json: values.json,
   };
   if (values['kernel-src'] !== undefined) options.kernelSrc = resolve(values['kernel-src']);
   if (values.rootfs !== undefined) options.rootfs = resolve(values.rootfs);

@@ -28,6 +28,9 @@ export interface QemuOptions {
 
 const channelOrder: readonly (keyof ChannelFiles)[] = ['tap', 'ktap', 'status'];
 
+/** The least guest memory (MB) the initramfs (Node.js and its libraries, unpacked in RAM) boots in. */
+export const minGuestMemMb = 256;
+
 /** The kernel command line: console, panic handling, init, then the caller's words. */
 export function kernelCommandLine(arch: ArchRecord, append: readonly string[]): string {
   for (const word of append) {
@@ -55,9 +58,9 @@ export function buildQemuArgs(options: QemuOptions): string[] {
   if (!Number.isInteger(options.smp) || options.smp < 1) {
     throw new RbmapError('E_USAGE', `invalid CPU count ${options.smp}`, { hint: 'use --smp with a whole number ≥ 1' });
   }
-  if (!Number.isInteger(options.memMb) || options.memMb < 64) {
+  if (!Number.isInteger(options.memMb) || options.memMb < minGuestMemMb) {
     throw new RbmapError('E_USAGE', `invalid guest memory ${options.memMb} MB`, {
-      hint: 'use --mem with a whole number of MB ≥ 64 (the Node.js rootfs needs about 512)',
+      hint: `use --mem with a whole number of MB ≥ ${minGuestMemMb}`,
     });
   }
   const args: string[] = [

@@ -175,12 +175,16 @@ export async function runPipeline(request: RunRequest): Promise<number> {
     timingsMs: timings,
   };
   await writeFile(join(artifacts.runDir, 'run.json'), `${JSON.stringify(context, null, 2)}\n`);
-  process.stdout.write(`${formatReport(summary)}\n`);
+  (request.json ? process.stderr : process.stdout).write(`${formatReport(summary)}\n`);
   request.log(
     `timings: ${Object.entries(timings)
       .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
       .join(', ')}`,
   );
+  if (request.json) {
+    const { verdict, exitCode, counts, reasons } = summary;
+    process.stdout.write(`${JSON.stringify({ command: 'run', verdict, exitCode, counts, reasons, runDir: artifacts.runDir, timingsMs: timings })}\n`);
+  }
   return summary.exitCode;
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { RbmapError } from './errors.js';
+import { projectPaths } from './paths.js';
 import { git, revParse, tryGit } from './git.js';
 import { sha256 } from './hash.js';
 
@@ -94,7 +95,8 @@ export async function amPatches(dir: string, patches: SeriesPatch[], threeWay: b
 export function applyError(failure: ApplyFailure, base: string): RbmapError {
   const files = failure.conflictingFiles.length > 0 ? failure.conflictingFiles.join(', ') : 'see the git output below';
   return new RbmapError('E_PATCH_APPLY', `patch ${failure.patch} ("${failure.subject}") does not apply on ${base}; conflicts in: ${files}\n${failure.output}`, {
-    hint: 'rebase the series: rbmap hack --kernel-src <tree>, fix the commit, then rbmap export',
+    hint: `rebase the series in a git tree at that base: git am -3 ${projectPaths.patches}/*.patch, resolve and git am --continue; ` +
+      'then write it back with: rbmap export --tree <that tree> --base <the base commit>',
   });
 }
 

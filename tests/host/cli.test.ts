@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { ExitCode } from '../../harness/src/errors.js';
-import { pipelineOptions, parseCommandLine } from '../../harness/src/options.js';
+import { checkCommandOptions, commandNames, commandOptions, optionSpec, pipelineOptions, parseCommandLine } from '../../harness/src/options.js';
 import { projectRoot } from '../../harness/src/paths.js';
 
 const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
@@ -82,4 +82,31 @@ t.test('bench: --seconds must be a whole number ≥ 1', async (t) => {
   const bad = await rbmap('bench', '--seconds', '0');
   t.equal(bad.exitCode, ExitCode.usage);
   t.match(bad.stderr, /--seconds 0: expected a whole number ≥ 1/);
+});
+
+t.test('an option the command does not take is a usage error naming its options', async (t) => {
+  for (const [command, option] of [['doctor', 'filter'], ['hack', 'kernel-src'], ['check', 'smp'], ['shell', 'json'], ['export', 'variant'], ['run', 'seconds']] as const) {
+    t.throws(() => checkCommandOptions(command, [option]), { code: 'E_USAGE', message: `rbmap ${command} does not take --${option}`, hint: /^its options: --/ }, `${command} --${option}`);
+  }
+  t.doesNotThrow(() => checkCommandOptions('bench', ['seconds', 'json', 'smp', 'help']));
+  const r = await rbmap('hack', '--kernel-src', '/usr/src/linux');
+  t.equal(r.exitCode, ExitCode.usage);
+  t.match(r.stderr, /error \[E_USAGE\]: rbmap hack does not take --kernel-src/);
+  t.match(r.stderr, /what to do: its options: --arch --dir --force/);
+});
+
+t.test('every option is taken by some command, and each command lists only known options', async (t) => {
+  const taken = new Set(Object.values(commandOptions).flat());
+  for (const name of Object.keys(optionSpec)) {
+    if (name !== 'help') t.ok(taken.has(name as keyof typeof optionSpec), `--${name} belongs to a command`);
+  }
+  t.same(Object.keys(commandOptions).sort(), [...commandNames].sort());
+});
+
+t.test('--json: run prints one JSON object on stdout, even when it fails at setup', async (t) => {
+  // A --kernel-src that does not exist fails before any build: the JSON-free error path.
+  const r = await rbmap('run', '--json', '--kernel-src', '/nonexistent/linux', '--no-patches');
+  t.equal(r.exitCode, ExitCode.setupError);
+  t.equal(r.stdout, '', 'nothing on stdout when the run never produced a summary');
+  t.match(r.stderr, /E_SOURCE/);
 });
