@@ -10,6 +10,7 @@
  * (where the rootfs puts it).
  */
 import { createRequire } from 'node:module';
+import { getSystemErrorName } from 'node:util';
 
 export const addonPath: string = process.env['RBMAP_ADDON'] ?? '/opt/rbmap/addon/rbmap_sys.node';
 
@@ -69,7 +70,7 @@ interface RawAddon {
   ioctl(fd: number, request: number, arg?: number | bigint): number;
   poll(fd: number, events: number, timeoutMs: number): number;
   splice(fd: number, length: number, flags?: number): Buffer;
-  isatty(fd: number): IsattyResult;
+  isatty(fd: number): { tty: boolean; errno: number };
   setAffinity(cpu: number): void;
   forkProbe(addr: bigint, length: number): boolean;
   touch(addr: bigint): number;
@@ -123,6 +124,23 @@ export const constants: SysConstants = new Proxy({} as SysConstants, {
   get: (_target, key) => Reflect.get(addon().constants, key),
 });
 
+/**
+ * Run an addon call; a system-call error it throws (errno, syscall) gets its errno name
+ * as `code`, from Node's own table, also at the end of its message.
+ */
+function withErrnoName<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof Error && typeof (error as Partial<SysError>).errno === 'number' && typeof (error as Partial<SysError>).syscall === 'string') {
+      const named = error as SysError;
+      named.code = getSystemErrorName(-named.errno);
+      named.message = `${named.message} (${named.code})`;
+    }
+    throw error;
+  }
+}
+
 /** Type guard for errors thrown by a failed system call. */
 export function isSysError(e: unknown): e is SysError {
   if (!(e instanceof Error)) return false;
@@ -132,31 +150,31 @@ export function isSysError(e: unknown): e is SysError {
 
 /** mmap(2) a file; the mapping stays until munmap() (no GC finalizer unmaps it). */
 export function mmap(fd: number, length: number, prot: number, flags: number, offsetBytes = 0): Mapping {
-  const { addr, buffer } = addon().mmap(fd, length, prot, flags, offsetBytes);
+  const { addr, buffer } = withErrnoName(() => addon().mmap(fd, length, prot, flags, offsetBytes));
   return { addr, length, buffer };
 }
 
 /** Detach the mapping's ArrayBuffer (byteLength becomes 0) and munmap(2) its whole range. */
 export function munmap(mapping: Mapping | ArrayBuffer): void {
-  addon().munmap(mapping instanceof ArrayBuffer ? mapping : mapping.buffer);
+  withErrnoName(() => addon().munmap(mapping instanceof ArrayBuffer ? mapping : mapping.buffer));
 }
 
 /** Raw munmap(2) of any range (e.g. part of a mapping); no ArrayBuffer is detached. */
 export function munmapRange(addr: bigint, length: number): void {
-  addon().munmapRange(addr, length);
+  withErrnoName(() => addon().munmapRange(addr, length));
 }
 
 /** A new external ArrayBuffer over memory that is already mapped (not checked). */
 export function viewOf(addr: bigint, length: number): ArrayBuffer {
-  return addon().viewOf(addr, length);
+  return withErrnoName(() => addon().viewOf(addr, length));
 }
 
 export function mprotect(addr: bigint, length: number, prot: number): void {
-  addon().mprotect(addr, length, prot);
+  withErrnoName(() => addon().mprotect(addr, length, prot));
 }
 
 export function madvise(addr: bigint, length: number, advice: number): void {
-  addon().madvise(addr, length, advice);
+  withErrnoName(() => addon().madvise(addr, length, advice));
 }
 
 /**
@@ -164,22 +182,24 @@ export function madvise(addr: bigint, length: number, advice: number): void {
  * without a view of the result; unmap it with munmapRange().
  */
 export function mmapRaw(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint {
-  return addon().mmapRaw(addr, length, prot, flags, fd, offset);
+  return withErrnoName(() => addon().mmapRaw(addr, length, prot, flags, fd, offset));
 }
 
 /** mremap(2); returns the (possibly moved) address. `newAddr` goes with MREMAP_FIXED. */
 export function mremap(addr: bigint, oldLength: number, newLength: number, flags: number, newAddr?: bigint): bigint {
-  return newAddr === undefined ? addon().mremap(addr, oldLength, newLength, flags) : addon().mremap(addr, oldLength, newLength, flags, newAddr);
+  return withErrnoName(() =>
+    newAddr === undefined ? addon().mremap(addr, oldLength, newLength, flags) : addon().mremap(addr, oldLength, newLength, flags, newAddr),
+  );
 }
 
 /** ioctl(2); returns its result, throws on -1. `request` is the 32-bit command number. */
 export function ioctl(fd: number, request: number, arg: number | bigint = 0): number {
-  return addon().ioctl(fd, request, arg);
+  return withErrnoName(() => addon().ioctl(fd, request, arg));
 }
 
 /** poll(2) on one fd; returns revents, 0 on timeout. A negative timeout waits forever. */
 export function poll(fd: number, events: number, timeoutMs: number): number {
-  return addon().poll(fd, events, timeoutMs);
+  return withErrnoName(() => addon().poll(fd, events, timeoutMs));
 }
 
 /**
@@ -187,39 +207,40 @@ export function poll(fd: number, events: number, timeoutMs: number): number {
  * into a Buffer (empty at end of file). `flags` e.g. constants.SPLICE_F_NONBLOCK.
  */
 export function splice(fd: number, length: number, flags = 0): Buffer {
-  return addon().splice(fd, length, flags);
+  return withErrnoName(() => addon().splice(fd, length, flags));
 }
 
 /** isatty(3): on a trace_pipe_raw fd this issues TCGETS, which is GET_READER_PAGE's number. */
 export function isatty(fd: number): IsattyResult {
-  return addon().isatty(fd);
+  const { tty, errno } = addon().isatty(fd);
+  return { tty, code: errno === 0 ? null : getSystemErrorName(-errno) };
 }
 
 /** Pin the calling thread (Node's main thread) to one CPU. */
 export function setAffinity(cpu: number): void {
-  addon().setAffinity(cpu);
+  withErrnoName(() => addon().setAffinity(cpu));
 }
 
 /** fork(); the child reports (mincore) whether [addr, addr+length) is mapped in it. */
 export function forkProbe(addr: bigint, length: number): boolean {
-  return addon().forkProbe(addr, length);
+  return withErrnoName(() => addon().forkProbe(addr, length));
 }
 
 /** Read one byte at `addr` from C. A bad page kills the process (SIGBUS): use in a child. */
 export function touch(addr: bigint): number {
-  return addon().touch(addr);
+  return withErrnoName(() => addon().touch(addr));
 }
 
 export function pageSize(): number {
-  return addon().pageSize();
+  return withErrnoName(() => addon().pageSize());
 }
 
 /** perf_event_open(2) of a software CPU-clock counter on `cpu` (all tasks); the caller closes the fd. */
 export function perfCpuClockOpen(cpu: number): number {
-  return addon().perfCpuClockOpen(cpu);
+  return withErrnoName(() => addon().perfCpuClockOpen(cpu));
 }
 
 /** ioctl(PERF_EVENT_IOC_ID): copies the event's ID to user memory under the event's context mutex. */
 export function perfEventId(fd: number): bigint {
-  return addon().perfEventId(fd);
+  return withErrnoName(() => addon().perfEventId(fd));
 }

@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ExecaError } from 'execa';
+import { execa } from 'execa';
 import { RbmapError } from './errors.js';
 import { projectPaths } from './paths.js';
+import { isExecaError, tryRun } from './proc.js';
 
 export interface BuildAddonOptions {
   /** Cache root; the addon goes to <cacheDir>/addon/. */
@@ -31,20 +32,22 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Node's header root: `npm config get nodedir`, else /usr. */
-async function nodeDir(log: (line: string) => void): Promise<string> {
-  try {
-    const { stdout } = await execa('npm', ['config', 'get', 'nodedir'], { timeout: 30_000 });
-    const dir = stdout.trim();
-    if (dir !== '' && dir !== 'undefined' && dir !== 'null') return dir;
-  } catch (e) {
-    log(`addon: 'npm config get nodedir' failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using /usr`);
+/**
+ * The folder holding node_api.h for the running Node (the addon is built against it;
+ * doctor reports it): npm's nodedir, /usr (Debian, NodeSource), or the install prefix
+ * of the node binary (nvm, a tarball). Null when none has it.
+ */
+export async function nodeHeadersDir(): Promise<string | null> {
+  const candidates: string[] = [];
+  const fromNpm = await tryRun('npm', ['config', 'get', 'nodedir'], { timeout: 30_000 });
+  const nodedir = fromNpm.stdout.trim();
+  if (fromNpm.exitCode === 0 && nodedir !== '' && nodedir !== 'undefined' && nodedir !== 'null') candidates.push(nodedir);
+  candidates.push('/usr', join(process.execPath, '..', '..'));
+  for (const dir of candidates) {
+    const include = join(dir, 'include', 'node');
+    if (await exists(join(include, 'node_api.h'))) return include;
   }
-  return '/usr';
-}
-
-function isExecaError(e: unknown): e is ExecaError {
-  return e instanceof Error && 'exitCode' in e && 'stderr' in e;
+  return null;
 }
 
 interface NativeBuild {
@@ -112,10 +115,9 @@ async function compileCached(build: NativeBuild, options: BuildAddonOptions): Pr
 
 /** Compile the addon (or reuse the cached build); returns the .node path. */
 export async function buildAddon(options: BuildAddonOptions): Promise<string> {
-  const dir = await nodeDir(options.log);
-  const include = join(dir, 'include', 'node');
-  if (!(await exists(join(include, 'node_api.h')))) {
-    throw new RbmapError('E_HOST_DEPS', `Node.js headers not found: ${join(include, 'node_api.h')} is missing`, {
+  const include = await nodeHeadersDir();
+  if (include === null) {
+    throw new RbmapError('E_HOST_DEPS', `Node.js headers (node_api.h) not found for ${process.execPath}`, {
       hint:
         'install the headers of the running Node.js (Debian: apt-get install libnode-dev; NodeSource nodejs ships ' +
         '/usr/include/node), or point npm at them: npm config set nodedir <dir containing include/node>',

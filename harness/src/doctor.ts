@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
-import { runWithProgress, tryRun } from './proc.js';
+import { nodeHeadersDir } from './addon.js';
+import { runWithProgress } from './proc.js';
 
 /** A host requirement: a Debian package, and a file that proves it is usable. */
 export interface HostRequirement {
@@ -39,20 +39,6 @@ export function hostRequirements(arch: ArchRecord): HostRequirement[] {
 export interface DoctorReport {
   missing: HostRequirement[];
   nodeHeaders: string | null;
-}
-
-/** Where node_api.h lives for the running Node (npm's nodedir, else /usr). */
-export async function nodeHeadersDir(): Promise<string | null> {
-  const candidates: string[] = [];
-  const fromNpm = await tryRun('npm', ['config', 'get', 'nodedir']);
-  const nodedir = fromNpm.stdout.trim();
-  if (fromNpm.exitCode === 0 && nodedir !== '' && nodedir !== 'undefined') candidates.push(nodedir);
-  candidates.push('/usr', join(process.execPath, '..', '..'));
-  for (const dir of candidates) {
-    const include = join(dir, 'include', 'node');
-    if (existsSync(join(include, 'node_api.h'))) return include;
-  }
-  return null;
 }
 
 export async function examineHost(arch: ArchRecord): Promise<DoctorReport> {

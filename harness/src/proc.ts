@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { execa, type Options } from 'execa';
+import { execa, type ExecaError, type Options } from 'execa';
 import { RbmapError, type RbmapErrorCode } from './errors.js';
 import { ProgressLine, type ProgressOptions } from './progress.js';
 
@@ -48,6 +48,11 @@ export async function tryRun(file: string, args: readonly string[], options: Opt
   } catch (cause) {
     return { stdout: '', stderr: (cause as Error).message, exitCode: 127 };
   }
+}
+
+/** An error execa threw for a command that ran (it carries exitCode and stderr). */
+export function isExecaError(e: unknown): e is ExecaError {
+  return e instanceof Error && 'exitCode' in e && 'stderr' in e;
 }
 
 export function lastLines(text: string, count: number): string {

@@ -24,7 +24,8 @@ import {
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { execa, type ExecaError } from 'execa';
+import { execa } from 'execa';
+import { isExecaError } from './proc.js';
 import { RbmapError } from './errors.js';
 
 export interface BuildRootfsOptions {
@@ -75,10 +76,6 @@ const busyboxCandidates = ['/bin/busybox', '/usr/bin/busybox', '/usr/sbin/busybo
 
 function fail(message: string, hint: string, cause?: unknown): RbmapError {
   return new RbmapError('E_ROOTFS', message, cause === undefined ? { hint } : { hint, cause });
-}
-
-function isExecaError(e: unknown): e is ExecaError {
-  return e instanceof Error && 'exitCode' in e && 'stderr' in e;
 }
 
 function firstLine(e: unknown): string {

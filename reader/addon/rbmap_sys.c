@@ -50,51 +50,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-struct errno_name {
-	int err;
-	const char *name;
-};
-
-static const struct errno_name errno_names[] = {
-	{ EPERM, "EPERM" },
-	{ ENOENT, "ENOENT" },
-	{ EINTR, "EINTR" },
-	{ EIO, "EIO" },
-	{ ENXIO, "ENXIO" },
-	{ E2BIG, "E2BIG" },
-	{ EBADF, "EBADF" },
-	{ EAGAIN, "EAGAIN" },
-	{ ENOMEM, "ENOMEM" },
-	{ EACCES, "EACCES" },
-	{ EFAULT, "EFAULT" },
-	{ EBUSY, "EBUSY" },
-	{ EEXIST, "EEXIST" },
-	{ ENODEV, "ENODEV" },
-	{ EINVAL, "EINVAL" },
-	{ ENOTTY, "ENOTTY" },
-	{ ENOSPC, "ENOSPC" },
-	{ ESPIPE, "ESPIPE" },
-	{ EROFS, "EROFS" },
-	{ EOVERFLOW, "EOVERFLOW" },
-	{ ENOSYS, "ENOSYS" },
-	{ ECHILD, "ECHILD" },
-	{ ESRCH, "ESRCH" },
-	{ EMFILE, "EMFILE" },
-	{ ENFILE, "ENFILE" },
-};
-
-/* Name of @err; @buf (at least 16 bytes) backs the "E<n>" fallback. */
-static const char *errno_name(int err, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(errno_names); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, len, "E%d", err);
-	return buf;
-}
-
 /*
  * Throw the pending Node-API error, unless a JavaScript exception is already
  * pending (then that one wins). Always returns NULL for "return throw_...".
@@ -125,18 +80,19 @@ static napi_value throw_napi(napi_env env, napi_status status, const char *what)
 			return throw_napi((env), status_, #call);	\
 	} while (0)
 
-/* Throw the error of system call @syscall that failed with @err. */
+/*
+ * Throw the error of system call @syscall that failed with @err. The errno
+ * name (`code`) is added by reader/sys.ts from Node's own table.
+ */
 static napi_value throw_errno(napi_env env, const char *syscall, int err)
 {
-	char namebuf[16], strbuf[128], msg[256];
-	napi_value code, message, error, number, name;
-	const char *ename = errno_name(err, namebuf, sizeof(namebuf));
+	char strbuf[128], msg[256];
+	napi_value message, error, number, name;
 	const char *desc = strerror_r(err, strbuf, sizeof(strbuf));
 
-	snprintf(msg, sizeof(msg), "%s failed: %s (%s)", syscall, desc, ename);
-	NAPI_TRY(env, napi_create_string_utf8(env, ename, NAPI_AUTO_LENGTH, &code));
+	snprintf(msg, sizeof(msg), "%s failed: %s", syscall, desc);
 	NAPI_TRY(env, napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message));
-	NAPI_TRY(env, napi_create_error(env, code, message, &error));
+	NAPI_TRY(env, napi_create_error(env, NULL, message, &error));
 	NAPI_TRY(env, napi_create_int32(env, err, &number));
 	NAPI_TRY(env, napi_set_named_property(env, error, "errno", number));
 	NAPI_TRY(env, napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &name));
@@ -653,28 +609,22 @@ out:
 	return result;
 }
 
-/* isatty(fd) -> { tty: boolean, code: string | null } */
+/* isatty(fd) -> { tty: boolean, errno: number } (errno 0 when it is a tty) */
 static napi_value js_isatty(napi_env env, napi_callback_info info)
 {
-	napi_value argv[1], result, tty_v, code_v;
-	char namebuf[16];
+	napi_value argv[1], result, tty_v, errno_v;
 	int fd, tty, err;
 
 	if (!get_args(env, info, 1, 1, argv) || !arg_fd(env, argv[0], &fd))
 		return NULL;
 	errno = 0;
 	tty = isatty(fd);
-	err = errno;
+	err = tty == 1 ? 0 : errno;
 	NAPI_TRY(env, napi_get_boolean(env, tty == 1, &tty_v));
-	if (tty == 1 || err == 0)
-		NAPI_TRY(env, napi_get_null(env, &code_v));
-	else
-		NAPI_TRY(env, napi_create_string_utf8(env,
-						      errno_name(err, namebuf, sizeof(namebuf)),
-						      NAPI_AUTO_LENGTH, &code_v));
+	NAPI_TRY(env, napi_create_int32(env, err, &errno_v));
 	NAPI_TRY(env, napi_create_object(env, &result));
 	NAPI_TRY(env, napi_set_named_property(env, result, "tty", tty_v));
-	NAPI_TRY(env, napi_set_named_property(env, result, "code", code_v));
+	NAPI_TRY(env, napi_set_named_property(env, result, "errno", errno_v));
 	return result;
 }
 
