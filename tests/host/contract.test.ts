@@ -47,7 +47,7 @@ t.test('the guest /init speaks the same contract', async (t) => {
   t.ok(init.includes(`echo "${bootDoneMarker}"`), 'init prints the boot marker');
   t.ok(init.includes(`echo "${probeOkMarker}"`), 'init prints the probe marker');
   for (const port of Object.values(resultPorts)) t.ok(init.includes(`port_dev ${port};`), `init looks up ${port}`);
-  t.ok(init.includes('echo "# rbmap-suite: $name"'), 'init announces each file');
+  t.ok(init.includes('--test-reporter=$runner/tap-per-file.js') && init.includes('"$runner/run-files.js"'), 'init runs the files with the per-file reporter');
   t.ok(init.includes('echo "rbmap-exit $code"'), 'init writes the status line');
   for (const key of ['mode', 'filter', 'test_timeout', 'keep_going']) t.ok(init.includes(`rbmap.${key}=*)`), `init reads rbmap.${key}`);
 });

@@ -1,0 +1,99 @@
+/**
+ * A node:test reporter: Node's own TAP, framed per test file as the host expects
+ * (harness/src/contract.ts): `# rbmap-suite: <file>`, then that file's TAP document.
+ *
+ * run-files.ts runs every file in one process as a top-level suite named after the
+ * file; this reporter turns each such suite back into a document of its own (its
+ * events one level up, through Node's tap reporter), streamed as the tests finish.
+ */
+import { tap } from 'node:test/reporters';
+import type { TestEvent } from 'node:test/reporters';
+
+type NestedEvent = Extract<TestEvent, { data: { nesting: number } }>;
+
+function hasNesting(event: TestEvent): event is NestedEvent {
+  return typeof (event.data as { nesting?: unknown } | undefined)?.nesting === 'number';
+}
+
+/** One file's events, fed to Node's tap reporter while the file runs. */
+class FileDocument {
+  private readonly pending: TestEvent[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+  private readonly output: string[] = [];
+  private readonly pump: Promise<void>;
+  childEvents = 0;
+
+  constructor() {
+    this.pump = (async () => {
+      for await (const chunk of tap(this.events())) this.output.push(chunk);
+    })();
+  }
+
+  private async *events(): AsyncGenerator<TestEvent, void> {
+    for (;;) {
+      const next = this.pending.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  push(event: TestEvent): void {
+    this.pending.push(event);
+    this.poke();
+  }
+
+  /** What the tap reporter has written so far (after letting it run). */
+  async take(): Promise<string[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.output.splice(0);
+  }
+
+  async finish(): Promise<string[]> {
+    this.ended = true;
+    this.poke();
+    await this.pump;
+    return this.output.splice(0);
+  }
+}
+
+export default async function* tapPerFile(source: AsyncIterable<TestEvent>): AsyncGenerator<string, void> {
+  let file: FileDocument | null = null;
+  for await (const event of source) {
+    if (!hasNesting(event)) continue;
+    const { nesting } = event.data;
+    if (nesting > 0) {
+      if (file === null) continue;
+      file.childEvents += 1;
+      file.push({ ...event, data: { ...event.data, nesting: nesting - 1 } } as TestEvent);
+      yield* await file.take();
+      continue;
+    }
+    if (event.type === 'test:start') {
+      file = new FileDocument();
+      yield `# rbmap-suite: ${event.data.name}\n`;
+      yield* await file.take();
+    } else if ((event.type === 'test:pass' || event.type === 'test:fail') && file !== null) {
+      if (event.type === 'test:fail' && file.childEvents === 0) {
+        // The file failed before it declared a test (it did not load): one failing point for it.
+        file.push({ ...event, data: { ...event.data, testNumber: 1 } });
+        file.push({ type: 'test:plan', data: { nesting: 0, count: 1, column: 1, file: undefined, line: 1 } } as TestEvent);
+      }
+      yield* await file.finish();
+      file = null;
+    } else if (event.type === 'test:diagnostic' && file === null) {
+      // The run's totals ("tests 104", "pass 101", ...), after the last file.
+      yield `# ${event.data.message}\n`;
+    }
+  }
+}
