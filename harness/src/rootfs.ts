@@ -1,5 +1,6 @@
 /**
- * Builds the guest initramfs (gzip'd newc cpio) described in docs/internals.md:
+ * Builds the guest initramfs (newc cpio, uncompressed: under TCG the kernel took 2.3 s to
+ * gunzip a 40 MB image and 0.8 s to unpack the 105 MB plain one) described in docs/internals.md:
  *
  *   /init                          <- rootfs/init (busybox sh, mode 755)
  *   /bin/busybox + applet links    <- the host's busybox-static
@@ -23,7 +24,6 @@ import {
 } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { execa } from 'execa';
 import { isExecaError } from './proc.js';
 import { RbmapError } from './errors.js';
@@ -59,7 +59,7 @@ interface GuestFile {
 }
 
 export interface RootfsImage {
-  /** The gzip'd newc cpio. */
+  /** The newc cpio (not compressed). */
   path: string;
   /** false when an image for the same inputs already existed. */
   rebuilt: boolean;
@@ -67,11 +67,11 @@ export interface RootfsImage {
 }
 
 /** Bump when the layout changes, so old cached images are not reused. */
-const layoutVersion = 'rbmap-rootfs-v2';
+const layoutVersion = 'rbmap-rootfs-v3';
 /** Images kept in the cache (newest first); older ones are deleted. */
 const keepImages = 3;
 const imagePrefix = 'rbmap-rootfs-';
-const imageSuffix = '.cpio.gz';
+const imageSuffix = '.cpio';
 const busyboxCandidates = ['/bin/busybox', '/usr/bin/busybox', '/usr/sbin/busybox', '/sbin/busybox'];
 
 function fail(message: string, hint: string, cause?: unknown): RbmapError {
@@ -367,7 +367,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
     });
     try {
       if (cpio.stdout === null) throw new Error('cpio has no stdout');
-      await Promise.all([pipeline(cpio.stdout, createGzip({ level: 6 }), createWriteStream(tmpImage)), cpio]);
+      await Promise.all([pipeline(cpio.stdout, createWriteStream(tmpImage)), cpio]);
     } catch (e) {
       throw fail(`archiving the rootfs with cpio failed: ${stderr.trim() || firstLine(e)}`, 'check free space in the cache folder and that cpio works', e);
     }
