@@ -16,7 +16,7 @@ import {
   RingBufferMapping,
   sys,
 } from '../../../reader/index.js';
-import { OperationLog, countWholeMarkersInPages, prng, stableMeta } from '../lib/stress.js';
+import { OperationLog, countWholeMarkersInPages, pinToCpu, prng, stableMeta } from '../lib/stress.js';
 
 export interface StressThreadData {
   readonly seed: number;
@@ -99,7 +99,7 @@ const operations: Record<string, () => string> = {
 
 const names = Object.keys(operations);
 try {
-  sys.setAffinity(cpu);
+  pinToCpu(cpu);
   while (Date.now() < deadline) {
     const name = pick(names);
     log.record(name, operations[name]!());

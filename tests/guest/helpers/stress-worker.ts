@@ -50,6 +50,7 @@ import {
   countWholeMarkersInPages,
   countWholeMarkersOnPage,
   expectOkOr,
+  pinToCpu,
   prng,
   stableMeta,
   stressMarker,
@@ -70,7 +71,7 @@ const random = prng(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const cpus = onlineCpus();
 const ownCpu = cpus[worker % cpus.length]!;
-sys.setAffinity(ownCpu);
+pinToCpu(ownCpu);
 const pageSize = sys.pageSize();
 const page = BigInt(pageSize);
 

@@ -3,10 +3,28 @@
  * markers that carry their own checksum, and a stable read of a meta page
  * that other consumers change meanwhile.
  */
-import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping } from '../../../reader/index.js';
-import { formats } from './testing.js';
+import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping, sys } from '../../../reader/index.js';
+import { formats, sleepMs } from './testing.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+/**
+ * Pin the calling thread to `cpu`, waiting while the CPU is offline: a hotplug step of
+ * another worker takes CPU 1 down for a moment, and sched_setaffinity() refuses an
+ * offline CPU with EINVAL.
+ */
+export function pinToCpu(cpu: number, waitMs = 5000): void {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      sys.setAffinity(cpu);
+      return;
+    } catch (error) {
+      if (!hasCode(error, 'EINVAL') || Date.now() > deadline) throw error;
+      sleepMs(10);
+    }
+  }
+}
+
 export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
