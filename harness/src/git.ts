@@ -32,6 +32,24 @@ export async function isGitRepo(dir: string): Promise<boolean> {
 }
 
 /** HEAD of a git tree with no uncommitted change to tracked files; null otherwise (then nothing may be skipped). */
+/** The files a kernel configuration is made from: Kconfig files, config fragments, the kconfig tools. */
+const configInputs = [':(glob)**/Kconfig*', ':(glob)**/*.config', 'scripts/kconfig'];
+
+/**
+ * What `make tinyconfig`, merge_config.sh and olddefconfig read from a git tree: HEAD and
+ * any uncommitted change to a Kconfig file, a config fragment or the kconfig tools, with
+ * the names of such files not yet tracked. An edit elsewhere (a .c file) leaves it the
+ * same. Null when the tree is not a git work tree.
+ */
+export async function configTreeState(srcDir: string): Promise<string | null> {
+  const head = await tryGit(srcDir, ['rev-parse', 'HEAD']);
+  if (head.exitCode !== 0) return null;
+  const diff = await tryGit(srcDir, ['diff', 'HEAD', '--', ...configInputs]);
+  const untracked = await tryGit(srcDir, ['ls-files', '--others', '--exclude-standard', '--', ...configInputs]);
+  if (diff.exitCode !== 0 || untracked.exitCode !== 0) return null;
+  return `${head.stdout.trim()}\n${diff.stdout}\n${untracked.stdout}`;
+}
+
 export async function cleanTreeHead(srcDir: string): Promise<string | null> {
   const head = await tryGit(srcDir, ['rev-parse', 'HEAD']);
   if (head.exitCode !== 0) return null;

@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
-import { cleanTreeHead } from './git.js';
+import { configTreeState } from './git.js';
 import { sha256 } from './hash.js';
 import { run } from './proc.js';
 
@@ -109,12 +109,13 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
     });
   const dotConfig = join(buildDir, '.config');
   const previous = existsSync(dotConfig) ? await readFile(dotConfig, 'utf8') : null;
-  // The same clean tree, fragments and architecture made this .config last time: keep it.
+  // The same tree (as far as kconfig reads it), fragments and architecture made this .config
+  // last time: keep it. An edited ring_buffer.c does not reconfigure; an edited Kconfig does.
   const stampFile = join(buildDir, '.rbmap-config-stamp');
-  const head = await cleanTreeHead(srcDir);
+  const treeState = await configTreeState(srcDir);
   const fragmentTexts = await Promise.all(fragments.map((f) => readFile(f, 'utf8')));
   const stampOf = (config: string): string | null =>
-    head === null ? null : sha256(head, arch.name, crossArgs(arch).join(' '), ...fragments.flatMap((f, i) => [f, fragmentTexts[i] ?? '']), config);
+    treeState === null ? null : sha256(treeState, arch.name, crossArgs(arch).join(' '), ...fragments.flatMap((f, i) => [f, fragmentTexts[i] ?? '']), config);
   const unchanged = previous !== null && stampOf(previous) !== null && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stampOf(previous);
   if (!unchanged) {
     await make('tinyconfig');
@@ -142,7 +143,7 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
   const stamp = stampOf(final);
   if (stamp !== null) await writeFile(stampFile, stamp);
   else await rm(stampFile, { force: true });
-  options.log(`config: ${requests.length} requested options verified in ${dotConfig}${unchanged ? ' (kept: tree, fragments and .config as last time)' : ''}`);
+  options.log(`config: ${requests.length} requested options verified in ${dotConfig}${unchanged ? ' (kept: Kconfig files, fragments and .config as last time)' : ''}`);
   return mismatches.filter((m) => optional.has(m.request.fragment));
 }
 
