@@ -115,6 +115,17 @@ export function fixAbsoluteTimestamp(absolute: bigint, previous: bigint): bigint
   return fixed;
 }
 
+/** Where a data event's payload lies, from its type_len (0: a length word follows the header). */
+function dataEventExtent(view: DataView, offset: number, typeLen: number, layouts: Layouts): { dataOffset: number; dataLength: number; length: number } {
+  if (typeLen === 0) {
+    const arrayZero = view.getUint32(offset + 4, layouts.littleEndian);
+    if (arrayZero < 4) throw new MalformedPageError(`event length word ${arrayZero}`, offset);
+    return { dataOffset: offset + 8, dataLength: arrayZero - 4, length: arrayZero + 4 };
+  }
+  if (typeLen <= layouts.event.dataMaxTypeLen) return { dataOffset: offset + 4, dataLength: typeLen * 4, length: typeLen * 4 + 4 };
+  throw new MalformedPageError(`unknown type_len ${typeLen}`, offset);
+}
+
 /**
  * Walk every data event of the page in `view` (a view whose byte 0 is the page's
  * byte 0). Time stamps are the page stamp plus the deltas, time extends and
@@ -171,23 +182,8 @@ export function walkPage(view: DataView, layouts: Layouts): PageWalk {
       offset += 8;
       continue;
     }
-    let dataOffset: number;
-    let dataLength: number;
-    let length: number;
-    if (typeLen === 0) {
-      needs(8, 'event length word');
-      const arrayZero = view.getUint32(offset + 4, littleEndian);
-      if (arrayZero < 4) throw new MalformedPageError(`event length word ${arrayZero}`, offset);
-      dataOffset = offset + 8;
-      dataLength = arrayZero - 4;
-      length = arrayZero + 4;
-    } else if (typeLen <= eventLayout.dataMaxTypeLen) {
-      dataOffset = offset + 4;
-      dataLength = typeLen * 4;
-      length = dataLength + 4;
-    } else {
-      throw new MalformedPageError(`unknown type_len ${typeLen}`, offset);
-    }
+    if (typeLen === 0) needs(8, 'event length word');
+    const { dataOffset, dataLength, length } = dataEventExtent(view, offset, typeLen, layouts);
     needs(length, 'event');
     timestamp += BigInt(timeDelta);
     offset += length;

@@ -5,8 +5,6 @@ import { StringDecoder } from 'node:string_decoder';
 import { bootDoneMarker } from './contract.js';
 import { RbmapError } from './errors.js';
 
-/** Printed by the guest's /init as soon as it runs: the kernel has booted. */
-
 export type BootEndReason = 'exited' | 'boot-timeout' | 'run-timeout' | 'watchdog' | 'qemu-error';
 
 export interface BootOptions {
@@ -60,6 +58,109 @@ export interface BootOutcome {
 const stderrCap = 64 * 1024;
 const streamDrainMs = 1000;
 
+/** The console as it arrives: into the log file, the time of the boot marker, whole lines to onLine. */
+class ConsoleSink {
+  bytes = 0;
+  bootMs: number | null = null;
+  lastActivityAt: number;
+  private markerWindow = '';
+  private partialLine = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly fd: number;
+
+  constructor(
+    private readonly options: BootOptions,
+    private readonly marker: string,
+    private readonly startedAt: number,
+  ) {
+    mkdirSync(dirname(options.consoleLogPath), { recursive: true });
+    this.fd = openSync(options.consoleLogPath, 'w');
+    this.lastActivityAt = startedAt;
+  }
+
+  write(chunk: Buffer): void {
+    writeSync(this.fd, chunk);
+    this.bytes += chunk.length;
+    this.lastActivityAt = Date.now();
+    if (this.options.interactive === true) process.stdout.write(chunk);
+    if (this.bootMs === null) {
+      this.markerWindow += chunk.toString('latin1');
+      if (this.markerWindow.includes(this.marker)) {
+        this.bootMs = Date.now() - this.startedAt;
+        this.markerWindow = '';
+      } else {
+        this.markerWindow = this.markerWindow.slice(-this.marker.length);
+      }
+    }
+    const { onLine } = this.options;
+    if (onLine !== undefined) {
+      const lines = (this.partialLine + this.decoder.write(chunk)).split('\n');
+      this.partialLine = lines.pop() ?? '';
+      for (const line of lines) onLine(line.replace(/\r$/, ''));
+    }
+  }
+
+  close(): void {
+    this.partialLine += this.decoder.end();
+    if (this.partialLine !== '' && this.options.onLine !== undefined) this.options.onLine(this.partialLine.replace(/\r$/, ''));
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * If this process exits or is interrupted while QEMU runs, take QEMU down with it
+ * (`kill`), then die of the same signal. Returns the function that removes the hooks.
+ */
+function killWithThisProcess(kill: () => void, interactive: boolean): () => void {
+  const onProcessExit = (): void => kill();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    kill();
+    remove();
+    process.kill(process.pid, signal);
+  };
+  const forwardedSignals: NodeJS.Signals[] = interactive ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const remove = (): void => {
+    process.off('exit', onProcessExit);
+    for (const signal of forwardedSignals) process.off(signal, onSignal);
+  };
+  process.on('exit', onProcessExit);
+  for (const signal of forwardedSignals) process.on(signal, onSignal);
+  return remove;
+}
+
+/**
+ * Every tick: a growing watched file counts as activity (and its first output is timed),
+ * then the run timeout, the boot timeout (before the marker) and the no-output watchdog
+ * (after it) are checked; `stop` ends QEMU.
+ */
+function watchActivity(
+  options: BootOptions,
+  consoleSink: ConsoleSink,
+  startedAt: number,
+  stop: (reason: BootEndReason) => void,
+): { ticker: NodeJS.Timeout; firstOutputMs: Record<string, number> } {
+  const batch = options.interactive !== true;
+  const watchedSizes = new Map<string, number>();
+  const firstOutputMs: Record<string, number> = {};
+  const tickMs = Math.max(50, Math.min(500, Math.floor(minPositive(options.watchdogMs, options.bootTimeoutMs, 2000) / 4)));
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const file of options.watchedFiles ?? []) {
+      const size = fileSize(file);
+      if (size !== (watchedSizes.get(file) ?? 0)) {
+        watchedSizes.set(file, size);
+        consoleSink.lastActivityAt = now;
+        firstOutputMs[file] ??= now - startedAt;
+      }
+    }
+    const booted = consoleSink.bootMs !== null;
+    if (options.runTimeoutMs > 0 && now - startedAt >= options.runTimeoutMs) stop('run-timeout');
+    else if (batch && !booted && options.bootTimeoutMs > 0 && now - startedAt >= options.bootTimeoutMs) stop('boot-timeout');
+    else if (batch && booted && options.watchdogMs > 0 && now - consoleSink.lastActivityAt >= options.watchdogMs) stop('watchdog');
+  }, tickMs);
+  return { ticker, firstOutputMs };
+}
+
 /**
  * Runs QEMU to its end and supervises it: console to the log file as it arrives,
  * boot timeout, run timeout and no-output watchdog, each ending QEMU with SIGTERM
@@ -68,18 +169,9 @@ const streamDrainMs = 1000;
  */
 export async function runQemu(options: BootOptions): Promise<BootOutcome> {
   const interactive = options.interactive === true;
-  const marker = options.bootMarker ?? bootDoneMarker;
   const killGraceMs = options.killGraceMs ?? 3000;
-  mkdirSync(dirname(options.consoleLogPath), { recursive: true });
-  const logFd = openSync(options.consoleLogPath, 'w');
-
   const startedAt = Date.now();
-  let consoleBytes = 0;
-  let bootMs: number | null = null;
-  let markerWindow = '';
-  let partialLine = '';
-  const lineDecoder = new StringDecoder('utf8');
-  let lastActivityAt = startedAt;
+  const consoleSink = new ConsoleSink(options, options.bootMarker ?? bootDoneMarker, startedAt);
   let stderr = '';
   let endReason: BootEndReason | null = null;
 
@@ -90,29 +182,7 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     detached: !interactive,
     env: options.env ?? process.env,
   });
-
-  const onConsoleData = (chunk: Buffer): void => {
-    writeSync(logFd, chunk);
-    consoleBytes += chunk.length;
-    lastActivityAt = Date.now();
-    if (interactive) process.stdout.write(chunk);
-    const text = chunk.toString('latin1');
-    if (bootMs === null) {
-      markerWindow += text;
-      if (markerWindow.includes(marker)) {
-        bootMs = Date.now() - startedAt;
-        markerWindow = '';
-      } else {
-        markerWindow = markerWindow.slice(-marker.length);
-      }
-    }
-    if (options.onLine !== undefined) {
-      const lines = (partialLine + lineDecoder.write(chunk)).split('\n');
-      partialLine = lines.pop() ?? '';
-      for (const line of lines) options.onLine(line.replace(/\r$/, ''));
-    }
-  };
-  child.stdout?.on('data', onConsoleData);
+  child.stdout?.on('data', (chunk: Buffer) => consoleSink.write(chunk));
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < stderrCap) stderr += chunk.toString('utf8').slice(0, stderrCap - stderr.length);
   });
@@ -126,7 +196,6 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
       // Already gone.
     }
   };
-
   let killTimer: NodeJS.Timeout | undefined;
   const stop = (reason: BootEndReason): void => {
     if (endReason !== null) return;
@@ -134,42 +203,9 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     signalGroup('SIGTERM');
     killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
   };
+  const removeProcessHooks = killWithThisProcess(() => signalGroup('SIGKILL'), interactive);
 
-  // If this process exits or is interrupted while QEMU runs, take QEMU down with it.
-  const onProcessExit = (): void => signalGroup('SIGKILL');
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signalGroup('SIGKILL');
-    removeProcessHooks();
-    process.kill(process.pid, signal);
-  };
-  const forwardedSignals: NodeJS.Signals[] = interactive ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const removeProcessHooks = (): void => {
-    process.off('exit', onProcessExit);
-    for (const signal of forwardedSignals) process.off(signal, onSignal);
-  };
-  process.on('exit', onProcessExit);
-  for (const signal of forwardedSignals) process.on(signal, onSignal);
-
-  const watchedSizes = new Map<string, number>();
-  const firstOutputMs: Record<string, number> = {};
-  const tickMs = Math.max(50, Math.min(500, Math.floor(minPositive(options.watchdogMs, options.bootTimeoutMs, 2000) / 4)));
-  const ticker = setInterval(() => {
-    const now = Date.now();
-    for (const file of options.watchedFiles ?? []) {
-      const size = fileSize(file);
-      if (size !== (watchedSizes.get(file) ?? 0)) {
-        watchedSizes.set(file, size);
-        lastActivityAt = now;
-        firstOutputMs[file] ??= now - startedAt;
-      }
-    }
-    if (options.runTimeoutMs > 0 && now - startedAt >= options.runTimeoutMs) stop('run-timeout');
-    else if (!interactive && bootMs === null && options.bootTimeoutMs > 0 && now - startedAt >= options.bootTimeoutMs) {
-      stop('boot-timeout');
-    } else if (!interactive && bootMs !== null && options.watchdogMs > 0 && now - lastActivityAt >= options.watchdogMs) {
-      stop('watchdog');
-    }
-  }, tickMs);
+  const watch = watchActivity(options, consoleSink, startedAt, stop);
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
     child.on('error', (error) => {
@@ -178,14 +214,12 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     });
     child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
   });
-  clearInterval(ticker);
+  clearInterval(watch.ticker);
   if (killTimer !== undefined) clearTimeout(killTimer);
   // A process that inherited the pipes (a script's child) can keep them open; don't wait forever.
   await waitForStreams(child, streamDrainMs);
   removeProcessHooks();
-  partialLine += lineDecoder.end();
-  if (partialLine !== '' && options.onLine !== undefined) options.onLine(partialLine.replace(/\r$/, ''));
-  closeSync(logFd);
+  consoleSink.close();
 
   const failure = exit.spawnError;
   if (failure !== null) stderr += `${stderr === '' ? '' : '\n'}could not start ${options.command}: ${failure.message}`;
@@ -195,10 +229,10 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     qemuExitCode: exit.code,
     signal: exit.signal,
     durationMs: Date.now() - startedAt,
-    bootMs,
-    firstOutputMs,
+    bootMs: consoleSink.bootMs,
+    firstOutputMs: watch.firstOutputMs,
     consoleLog: options.consoleLogPath,
-    consoleBytes,
+    consoleBytes: consoleSink.bytes,
     stderr,
   };
 }

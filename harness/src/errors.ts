@@ -24,8 +24,6 @@ export type RbmapErrorCode =
   | 'E_BOOT_TIMEOUT'
   | 'E_RUN_TIMEOUT'
   | 'E_WATCHDOG'
-  | 'E_KERNEL_CRASH'
-  | 'E_TESTS_FAILED'
   | 'E_RESULTS';
 
 const exitFor: Record<RbmapErrorCode, number> = {
@@ -40,8 +38,6 @@ const exitFor: Record<RbmapErrorCode, number> = {
   E_BOOT_TIMEOUT: ExitCode.timeout,
   E_RUN_TIMEOUT: ExitCode.timeout,
   E_WATCHDOG: ExitCode.timeout,
-  E_KERNEL_CRASH: ExitCode.kernelCrash,
-  E_TESTS_FAILED: ExitCode.testFailure,
   E_RESULTS: ExitCode.testFailure,
 };
 
@@ -63,8 +59,4 @@ export class RbmapError extends Error {
   get exitCode(): number {
     return exitFor[this.code];
   }
-}
-
-export function exitCodeOf(code: RbmapErrorCode): number {
-  return exitFor[code];
 }

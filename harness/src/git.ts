@@ -21,17 +21,20 @@ export function tryGit(dir: string, args: string[]): Promise<CommandResult> {
   return tryRun('git', ['-C', dir, ...args], { env: { ...process.env, ...gitIdentityEnv } });
 }
 
+/**
+ * Add a work tree of `repo` at `dir`: detached at `commit`, or on `branch` (created or
+ * reset to `commit`). Stale entries of removed work trees are pruned first.
+ */
+export async function addWorktree(repo: string, dir: string, commit: string, branch?: string): Promise<void> {
+  await tryGit(repo, ['worktree', 'prune']);
+  await git(repo, ['worktree', 'add', '-q', ...(branch !== undefined ? ['-B', branch] : ['--detach']), dir, commit]);
+}
+
 export async function revParse(dir: string, ref: string): Promise<string | null> {
   const r = await tryGit(dir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
-export async function isGitRepo(dir: string): Promise<boolean> {
-  const r = await tryGit(dir, ['rev-parse', '--is-inside-work-tree']);
-  return r.exitCode === 0 && r.stdout.trim() === 'true';
-}
-
-/** HEAD of a git tree with no uncommitted change to tracked files; null otherwise (then nothing may be skipped). */
 /** The files a kernel configuration is made from: Kconfig files, config fragments, the kconfig tools. */
 const configInputs = [':(glob)**/Kconfig*', ':(glob)**/*.config', 'scripts/kconfig'];
 
@@ -50,6 +53,7 @@ export async function configTreeState(srcDir: string): Promise<string | null> {
   return `${head.stdout.trim()}\n${diff.stdout}\n${untracked.stdout}`;
 }
 
+/** HEAD of a git tree with no uncommitted change to tracked files; null otherwise (then nothing may be skipped). */
 export async function cleanTreeHead(srcDir: string): Promise<string | null> {
   const head = await tryGit(srcDir, ['rev-parse', 'HEAD']);
   if (head.exitCode !== 0) return null;

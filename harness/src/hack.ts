@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
-import { git, revParse } from './git.js';
+import { addWorktree, git, revParse } from './git.js';
 import { projectPaths } from './paths.js';
 import { exportSeries, readSeries, seriesCommit } from './series.js';
 import { baseTag, debianBaseTree } from './source.js';
@@ -27,8 +27,7 @@ export async function createHackTree(options: { cacheDir: string; dir: string; f
     await git(dir, ['checkout', '-q', '-B', hackBranch, tip]);
     await git(dir, ['reset', '-q', '--hard', tip]);
   } else {
-    await git(managed.dir, ['worktree', 'prune']);
-    await git(managed.dir, ['worktree', 'add', '-q', '-B', hackBranch, dir, tip]);
+    await addWorktree(managed.dir, dir, tip, hackBranch);
   }
   options.log(`hack: ${dir} is on branch ${hackBranch}: ${baseTag} + ${series.patches.length} commits`);
   options.log('hack: edit, commit (git commit --amend / git rebase -i rbmap-base), build with');

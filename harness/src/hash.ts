@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 
 export function sha256(...parts: (string | Buffer)[]): string {
   const h = createHash('sha256');
@@ -8,10 +8,6 @@ export function sha256(...parts: (string | Buffer)[]): string {
     h.update('\0');
   }
   return h.digest('hex');
-}
-
-export async function fileSha256(path: string): Promise<string> {
-  return sha256(await readFile(path));
 }
 
 /** Cheap identity of a large file we do not want to read: path, size, mtime. */

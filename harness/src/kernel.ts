@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { buildKernel, type BuildResult } from './build.js';
 import { RbmapError } from './errors.js';
-import { git } from './git.js';
+import { addWorktree } from './git.js';
 import { sha256 } from './hash.js';
 import { configureKernel } from './kconfig.js';
 import { projectPaths } from './paths.js';
@@ -93,8 +93,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
         const target = atBase ? tree.baseCommit : await seriesCommit(tree.dir, tree.baseCommit, series, true);
         srcDir = join(request.cacheDir, 'trees', `ext-${sha256(tree.dir).slice(0, 12)}`);
         if (!existsSync(join(srcDir, '.git'))) {
-          await git(tree.dir, ['worktree', 'prune']);
-          await git(tree.dir, ['worktree', 'add', '-q', '--detach', srcDir, target]);
+          await addWorktree(tree.dir, srcDir, target);
         } else {
           await checkoutTree(srcDir, target);
         }

@@ -260,12 +260,19 @@ async function pruneOld(dir: string, keep: string, log: (line: string) => void):
   }
 }
 
-/** Build (or reuse) the guest initramfs. */
-export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsImage> {
-  const { cacheDir, addonPath, benchPath, guestTrees, initPath, log } = options;
-  const started = Date.now();
+/** Everything the image is made of, read once. */
+interface RootfsInputs {
+  busybox: string;
+  applets: string[];
+  node: HostFile;
+  libs: HostFile[];
+  init: Buffer;
+  addon: Buffer;
+  bench: Buffer;
+  guestFiles: GuestFile[];
+}
 
-  // --- gather inputs -------------------------------------------------------
+async function gatherInputs(options: BuildRootfsOptions): Promise<RootfsInputs> {
   await checkCpio();
   const busybox = await findBusybox();
   const applets = await busyboxApplets(busybox);
@@ -273,29 +280,101 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const libs = await Promise.all(
     (await sharedLibraries(node.real)).map((lib) => hostFile(lib, 'shared library', 'reinstall the package that provides it')),
   );
-  const init = await readInput(initPath, 'the guest init', 'restore rootfs/init from the checkout');
-  const addon = await readInput(addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
-  const bench = await readInput(benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
+  const init = await readInput(options.initPath, 'the guest init', 'restore rootfs/init from the checkout');
+  const addon = await readInput(options.addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
+  const bench = await readInput(options.benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
   const guestFiles: GuestFile[] = [];
-  for (const tree of guestTrees) guestFiles.push(...(await readGuestTree(tree, log)));
+  for (const tree of options.guestTrees) guestFiles.push(...(await readGuestTree(tree, options.log)));
+  return { busybox, applets, node, libs, init, addon, bench, guestFiles };
+}
 
-  // --- name the image by its inputs ---------------------------------------
+/** The image's name: a hash of the contents of what we build, and of path, size and mtime of what the host provides. */
+async function imageDigest(inputs: RootfsInputs): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`${layoutVersion}\n`);
-  hash.update(`init\0`).update(init).update('\n');
-  hash.update(`addon\0`).update(addon).update('\n');
-  hash.update(`bench\0`).update(bench).update('\n');
-  for (const { target, content } of guestFiles) {
+  hash.update(`init\0`).update(inputs.init).update('\n');
+  hash.update(`addon\0`).update(inputs.addon).update('\n');
+  hash.update(`bench\0`).update(inputs.bench).update('\n');
+  for (const { target, content } of inputs.guestFiles) {
     hash.update(`guest\0${target}\0${content.length}\0`).update(content).update('\n');
   }
-  await hashStat(hash, { path: '/bin/busybox', real: busybox, mode: 0o755 });
-  hash.update(`applets\0${applets.join(' ')}\n`);
-  await hashStat(hash, node);
-  for (const lib of libs) await hashStat(hash, lib);
-  const digest = hash.digest('hex').slice(0, 20);
+  await hashStat(hash, { path: '/bin/busybox', real: inputs.busybox, mode: 0o755 });
+  hash.update(`applets\0${inputs.applets.join(' ')}\n`);
+  await hashStat(hash, inputs.node);
+  for (const lib of inputs.libs) await hashStat(hash, lib);
+  return hash.digest('hex').slice(0, 20);
+}
 
-  const outDir = join(cacheDir, 'rootfs');
-  const image = join(outDir, `${imagePrefix}${digest}${imageSuffix}`);
+/** Lay the guest's file system out under `staging`. */
+async function stageTree(staging: string, inputs: RootfsInputs): Promise<void> {
+  const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/addon', 'opt/rbmap/bin']) {
+    await mkdir(at(d), { recursive: true });
+  }
+  await chmod(at('tmp'), 0o1777);
+
+  const copyHost = async (file: HostFile): Promise<void> => {
+    await mkdir(dirname(at(file.path)), { recursive: true });
+    await copyFile(file.real, at(file.path));
+    await chmod(at(file.path), file.mode);
+  };
+
+  await copyFile(inputs.busybox, at('/bin/busybox'));
+  await chmod(at('/bin/busybox'), 0o755);
+  for (const applet of inputs.applets) {
+    await symlink('busybox', at(`/bin/${applet}`));
+  }
+  // Shebangs such as "#!/usr/bin/env node" in guest commands.
+  await symlink('/bin/busybox', at('/usr/bin/env'));
+
+  await copyHost(inputs.node);
+  if (inputs.node.path !== '/usr/bin/node') await symlink(inputs.node.path, at('/usr/bin/node'));
+  for (const lib of inputs.libs) await copyHost(lib);
+
+  await writeFile(at('/init'), inputs.init);
+  await chmod(at('/init'), 0o755);
+  await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), inputs.addon, { mode: 0o755 });
+  await writeFile(at('/opt/rbmap/bin/rbmap-bench'), inputs.bench, { mode: 0o755 });
+  for (const { target, content } of inputs.guestFiles) {
+    await mkdir(dirname(at(target)), { recursive: true });
+    const command = content.subarray(0, 2).toString() === '#!' && posix.basename(posix.dirname(target)) === 'bin';
+    await writeFile(at(target), content, { mode: command ? 0o755 : 0o644 });
+    // A command (reader/bin/rbmap-cat.js) is on PATH under its name without .js.
+    if (command) await symlink(target, at(posix.join('/usr/bin', posix.basename(target, '.js'))));
+  }
+  await writeFile(at('/opt/rbmap/package.json'), '{"type":"module"}\n');
+  await writeFile(at('/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  await writeFile(at('/etc/group'), 'root:x:0:\n');
+}
+
+/** Write `staging` as a newc cpio (owned by root) to `image`. */
+async function archiveTree(staging: string, image: string): Promise<void> {
+  const names = await listTree(staging);
+  const cpio = execa('cpio', ['-o', '-H', 'newc', '-R', '0:0', '-0', '--quiet'], {
+    cwd: staging,
+    input: names.join('\0') + '\0',
+    buffer: false,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  cpio.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  try {
+    if (cpio.stdout === null) throw new Error('cpio has no stdout');
+    await Promise.all([pipeline(cpio.stdout, createWriteStream(image)), cpio]);
+  } catch (e) {
+    throw fail(`archiving the rootfs with cpio failed: ${stderr.trim() || firstLine(e)}`, 'check free space in the cache folder and that cpio works', e);
+  }
+}
+
+/** Build (or reuse) the guest initramfs. */
+export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsImage> {
+  const { log } = options;
+  const started = Date.now();
+  const inputs = await gatherInputs(options);
+  const outDir = join(options.cacheDir, 'rootfs');
+  const image = join(outDir, `${imagePrefix}${await imageDigest(inputs)}${imageSuffix}`);
   try {
     const st = await stat(image);
     log(`rootfs: cached ${image} (${st.size} bytes)`);
@@ -304,7 +383,6 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
     // not built yet
   }
 
-  // --- stage ----------------------------------------------------------------
   let staging: string;
   try {
     await mkdir(outDir, { recursive: true });
@@ -314,63 +392,8 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   }
   const tmpImage = `${image}.tmp-${process.pid}`;
   try {
-    const at = (guestPath: string): string => join(staging, ...guestPath.split('/').filter((s) => s !== ''));
-    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'opt/rbmap/addon', 'opt/rbmap/bin']) {
-      await mkdir(at(d), { recursive: true });
-    }
-    await chmod(at('tmp'), 0o1777);
-
-    const copyHost = async (file: HostFile): Promise<void> => {
-      await mkdir(dirname(at(file.path)), { recursive: true });
-      await copyFile(file.real, at(file.path));
-      await chmod(at(file.path), file.mode);
-    };
-
-    await copyFile(busybox, at('/bin/busybox'));
-    await chmod(at('/bin/busybox'), 0o755);
-    for (const applet of applets) {
-      await symlink('busybox', at(`/bin/${applet}`));
-    }
-    // Shebangs such as "#!/usr/bin/env node" in guest commands.
-    await symlink('/bin/busybox', at('/usr/bin/env'));
-
-    await copyHost(node);
-    if (node.path !== '/usr/bin/node') await symlink(node.path, at('/usr/bin/node'));
-    for (const lib of libs) await copyHost(lib);
-
-    await writeFile(at('/init'), init);
-    await chmod(at('/init'), 0o755);
-    await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), addon, { mode: 0o755 });
-    await writeFile(at('/opt/rbmap/bin/rbmap-bench'), bench, { mode: 0o755 });
-    for (const { target, content } of guestFiles) {
-      await mkdir(dirname(at(target)), { recursive: true });
-      const command = content.subarray(0, 2).toString() === '#!' && posix.basename(posix.dirname(target)) === 'bin';
-      await writeFile(at(target), content, { mode: command ? 0o755 : 0o644 });
-      // A command (reader/bin/rbmap-cat.js) is on PATH under its name without .js.
-      if (command) await symlink(target, at(posix.join('/usr/bin', posix.basename(target, '.js'))));
-    }
-    await writeFile(at('/opt/rbmap/package.json'), '{"type":"module"}\n');
-    await writeFile(at('/etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-    await writeFile(at('/etc/group'), 'root:x:0:\n');
-
-    // --- archive ------------------------------------------------------------
-    const names = await listTree(staging);
-    const cpio = execa('cpio', ['-o', '-H', 'newc', '-R', '0:0', '-0', '--quiet'], {
-      cwd: staging,
-      input: names.join('\0') + '\0',
-      buffer: false,
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    cpio.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    try {
-      if (cpio.stdout === null) throw new Error('cpio has no stdout');
-      await Promise.all([pipeline(cpio.stdout, createWriteStream(tmpImage)), cpio]);
-    } catch (e) {
-      throw fail(`archiving the rootfs with cpio failed: ${stderr.trim() || firstLine(e)}`, 'check free space in the cache folder and that cpio works', e);
-    }
+    await stageTree(staging, inputs);
+    await archiveTree(staging, tmpImage);
     await rename(tmpImage, image);
   } catch (e) {
     if (e instanceof RbmapError) throw e;
@@ -381,7 +404,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   }
 
   const bytes = (await stat(image)).size;
-  log(`rootfs: built ${image} (${bytes} bytes, ${libs.length} libraries, ${guestFiles.length} guest files) in ${Date.now() - started} ms`);
+  log(`rootfs: built ${image} (${bytes} bytes, ${inputs.libs.length} libraries, ${inputs.guestFiles.length} guest files) in ${Date.now() - started} ms`);
   await pruneOld(outDir, image, log).catch((e: unknown) => log(`rootfs: pruning old images failed: ${firstLine(e)}`));
   return { path: image, rebuilt: true, bytes };
 }

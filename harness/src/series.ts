@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { RbmapError } from './errors.js';
 import { projectPaths } from './paths.js';
-import { git, revParse, tryGit } from './git.js';
+import { addWorktree, git, revParse, tryGit } from './git.js';
 import { sha256 } from './hash.js';
 
 export interface SeriesPatch {
@@ -131,8 +131,7 @@ export async function scratchWorktree(repo: string, commit: string): Promise<str
     await git(dir, ['clean', '-q', '-fdx']);
   } else {
     await rm(dir, { recursive: true, force: true });
-    await tryGit(repo, ['worktree', 'prune']);
-    await git(repo, ['worktree', 'add', '-q', '--detach', dir, commit]);
+    await addWorktree(repo, dir, commit);
   }
   return dir;
 }

@@ -148,147 +148,163 @@ function closeBlock(block: OpenBlock): TapBlock {
   return { depth: block.depth, subtestName: block.subtestName, plan: block.plan, tests: block.tests, unterminated: block.unterminated };
 }
 
+/** Builds a TapTree line by line (see buildTapTree). */
+class TapTreeBuilder {
+  readonly documents: TapBlock[] = [];
+  readonly problems: string[] = [];
+  private stack: OpenBlock[] = [openBlock(0, null)];
+  /** The block that just closed at depth d+1 waits here for its test point at depth d. */
+  private readonly finishedChildren = new Map<number, TapBlock>();
+  private sawContent = false;
+  private yaml: { node: TapNode; indent: number } | null = null;
+  private lastNode: TapNode | null = null;
+
+  private top(): OpenBlock {
+    return this.stack[this.stack.length - 1] as OpenBlock;
+  }
+
+  /** Closes blocks deeper than `depth`; the one just below `depth` is kept for its parent. */
+  private unwindTo(depth: number): void {
+    while (this.stack.length > 1 && this.top().depth > depth) {
+      const block = this.stack.pop() as OpenBlock;
+      const stale = this.finishedChildren.get(block.depth);
+      if (stale !== undefined) {
+        this.finishedChildren.delete(block.depth);
+        attachOrphans(block, { ...stale, unterminated: true });
+      }
+      if (block.depth === depth + 1) this.finishedChildren.set(depth, closeBlock(block));
+      else {
+        block.unterminated = true;
+        attachOrphans(this.top(), closeBlock(block));
+      }
+    }
+  }
+
+  private ensureDepth(depth: number): void {
+    this.unwindTo(depth);
+    while (this.top().depth < depth) {
+      const parent = this.top();
+      const name = parent.pendingSubtest;
+      parent.pendingSubtest = null;
+      this.stack.push(openBlock(parent.depth + 1, name));
+    }
+  }
+
+  private finishDocument(): void {
+    this.unwindTo(0);
+    const root = this.stack[0] as OpenBlock;
+    const orphan = this.finishedChildren.get(0);
+    if (orphan !== undefined) {
+      orphan.unterminated = true;
+      attachOrphans(root, orphan);
+      this.finishedChildren.delete(0);
+    }
+    this.documents.push(closeBlock(root));
+    this.stack = [openBlock(0, null)];
+  }
+
+  private addTest(token: Extract<TapToken, { kind: 'test' }>, lineNumber: number): void {
+    this.unwindTo(token.depth);
+    this.ensureDepth(token.depth);
+    const block = this.top();
+    const children = this.finishedChildren.get(token.depth);
+    this.finishedChildren.delete(token.depth);
+    const node: TapNode = {
+      name: token.description,
+      ok: token.ok,
+      number: token.number,
+      directive: token.directive,
+      yaml: [],
+      notes: block.pendingNotes,
+      children: children?.tests ?? [],
+      line: lineNumber,
+    };
+    if (children !== undefined) blockOfChildren.set(node, children);
+    block.pendingNotes = [];
+    block.pendingSubtest = null;
+    block.tests.push(node);
+    this.lastNode = node;
+  }
+
+  private addNote(depth: number, raw: string): void {
+    let target = this.top();
+    for (const block of this.stack) if (block.depth <= depth) target = block;
+    const line = raw.replace(/\t/g, '        ');
+    target.pendingNotes.push(line.slice(Math.min(line.length - line.trimStart().length, target.depth * indentPerLevel)));
+  }
+
+  /** One line (1-based `lineNumber`); false after a bail out: the rest of the stream is ignored. */
+  feed(raw: string, lineNumber: number): boolean {
+    if (this.yaml !== null) {
+      const indent = raw.length - raw.trimStart().length;
+      if (raw.trim() === '...' && indent <= this.yaml.indent) this.yaml = null;
+      else this.yaml.node.yaml.push(raw.slice(Math.min(indent, this.yaml.indent)));
+      return true;
+    }
+    const token = tokenizeTapLine(raw);
+    const contentBefore = this.sawContent;
+    if (token.kind === 'version' || token.kind === 'subtest' || token.kind === 'plan' || token.kind === 'test') this.sawContent = true;
+    switch (token.kind) {
+      case 'version':
+        if (token.depth === 0 && contentBefore) this.finishDocument();
+        else this.ensureDepth(token.depth);
+        break;
+      case 'subtest': {
+        // Node writes `# Subtest:` at the parent's depth, KUnit inside the block; both name the block below.
+        this.ensureDepth(token.depth);
+        const block = this.top();
+        if (block.tests.length === 0 && block.subtestName === null && token.depth > 0) block.subtestName = token.name;
+        else block.pendingSubtest = token.name;
+        break;
+      }
+      case 'plan': {
+        this.ensureDepth(token.depth);
+        const block = this.top();
+        if (block.plan !== null) this.problems.push(`line ${lineNumber}: second plan 1..${token.count} in one block`);
+        block.plan = { count: token.count, reason: token.reason, line: lineNumber };
+        break;
+      }
+      case 'test':
+        this.addTest(token, lineNumber);
+        break;
+      case 'yaml-start':
+        // A YAML block belongs to the test point on the line just before it.
+        if (this.lastNode !== null && this.lastNode.line === lineNumber - 1) this.yaml = { node: this.lastNode, indent: raw.length - raw.trimStart().length };
+        break;
+      case 'bailout':
+        this.problems.push(`line ${lineNumber}: Bail out!${token.reason === '' ? '' : ` ${token.reason}`}`);
+        return false;
+      case 'comment':
+      case 'other':
+        this.addNote(token.depth, raw);
+        break;
+      case 'blank':
+        break;
+    }
+    return true;
+  }
+
+  finish(): TapTree {
+    if (this.yaml !== null) this.problems.push(`the stream ends inside the YAML block of "${this.yaml.node.name}"`);
+    if (this.stack.length > 1 || this.finishedChildren.size > 0) this.problems.push('the stream ends inside a subtest (truncated output)');
+    this.finishDocument();
+    const { documents } = this;
+    return { documents: documents.filter((doc) => doc.tests.length > 0 || doc.plan !== null || documents.length === 1), problems: this.problems };
+  }
+}
+
 /**
  * Builds the nesting tree of a TAP or KTAP stream. A test point's subtests are the
  * block indented one level deeper just before it. Comments and unrecognised lines
  * never change the structure; they become notes of the next test point.
  */
 export function buildTapTree(text: string): TapTree {
+  const builder = new TapTreeBuilder();
   const lines = text.split('\n');
-  const documents: TapBlock[] = [];
-  const problems: string[] = [];
-  let stack: OpenBlock[] = [openBlock(0, null)];
-  /** The block that just closed at depth d+1 waits here for its test point at depth d. */
-  const finishedChildren = new Map<number, TapBlock>();
-  let sawContent = false;
-  let yaml: { node: TapNode; indent: number } | null = null;
-  let lastNode: { node: TapNode } | null = null;
-
-  const top = (): OpenBlock => stack[stack.length - 1] as OpenBlock;
-
-  /** Closes blocks deeper than `depth`; the one just below `depth` is kept for its parent. */
-  const unwindTo = (depth: number): void => {
-    while (stack.length > 1 && top().depth > depth) {
-      const block = stack.pop() as OpenBlock;
-      const stale = finishedChildren.get(block.depth);
-      if (stale !== undefined) {
-        finishedChildren.delete(block.depth);
-        attachOrphans(block, { ...stale, unterminated: true });
-      }
-      if (block.depth === depth + 1) finishedChildren.set(depth, closeBlock(block));
-      else {
-        block.unterminated = true;
-        const parent = stack[stack.length - 1] as OpenBlock;
-        attachOrphans(parent, closeBlock(block));
-      }
-    }
-  };
-  const ensureDepth = (depth: number): void => {
-    unwindTo(depth);
-    while (top().depth < depth) {
-      const parent = top();
-      const name = parent.pendingSubtest;
-      parent.pendingSubtest = null;
-      stack.push(openBlock(top().depth + 1, name));
-    }
-  };
-  const finishDocument = (): void => {
-    unwindTo(0);
-    const root = stack[0] as OpenBlock;
-    const orphan = finishedChildren.get(0);
-    if (orphan !== undefined) {
-      orphan.unterminated = true;
-      attachOrphans(root, orphan);
-      finishedChildren.delete(0);
-    }
-    documents.push(closeBlock(root));
-    stack = [openBlock(0, null)];
-  };
-
   for (let index = 0; index < lines.length; index += 1) {
-    const raw = (lines[index] ?? '').replace(/\r$/, '');
-    if (yaml !== null) {
-      const indent = raw.length - raw.trimStart().length;
-      if (raw.trim() === '...' && indent <= yaml.indent) {
-        yaml = null;
-      } else {
-        yaml.node.yaml.push(raw.slice(Math.min(indent, yaml.indent)));
-      }
-      continue;
-    }
-    const token = tokenizeTapLine(raw);
-    switch (token.kind) {
-      case 'blank':
-        break;
-      case 'version':
-        if (token.depth === 0 && sawContent) finishDocument();
-        else ensureDepth(token.depth);
-        sawContent = true;
-        break;
-      case 'subtest':
-        // Node writes `# Subtest:` at the parent's depth, KUnit inside the block; both name the block below.
-        sawContent = true;
-        ensureDepth(token.depth);
-        if (top().tests.length === 0 && top().subtestName === null && token.depth > 0) top().subtestName = token.name;
-        else top().pendingSubtest = token.name;
-        break;
-      case 'plan': {
-        sawContent = true;
-        ensureDepth(token.depth);
-        const block = top();
-        if (block.plan !== null) problems.push(`line ${index + 1}: second plan 1..${token.count} in one block`);
-        block.plan = { count: token.count, reason: token.reason, line: index + 1 };
-        break;
-      }
-      case 'test': {
-        sawContent = true;
-        unwindTo(token.depth);
-        ensureDepth(token.depth);
-        const block = top();
-        const children = finishedChildren.get(token.depth);
-        finishedChildren.delete(token.depth);
-        const node: TapNode = {
-          name: token.description,
-          ok: token.ok,
-          number: token.number,
-          directive: token.directive,
-          yaml: [],
-          notes: block.pendingNotes,
-          children: children?.tests ?? [],
-          line: index + 1,
-        };
-        if (children !== undefined) blockOfChildren.set(node, children);
-        block.pendingNotes = [];
-        block.pendingSubtest = null;
-        block.tests.push(node);
-        lastNode = { node };
-        break;
-      }
-      case 'yaml-start': {
-        const indent = raw.length - raw.trimStart().length;
-        // A YAML block belongs to the test point on the line just before it.
-        if (lastNode !== null && lastNode.node.line === index) yaml = { node: lastNode.node, indent };
-        break;
-      }
-      case 'bailout':
-        problems.push(`line ${index + 1}: Bail out!${token.reason === '' ? '' : ` ${token.reason}`}`);
-        index = lines.length;
-        break;
-      case 'comment':
-      case 'other': {
-        let target = top();
-        for (const block of stack) if (block.depth <= token.depth) target = block;
-        const line = raw.replace(/\t/g, '        ');
-        target.pendingNotes.push(line.slice(Math.min(line.length - line.trimStart().length, target.depth * indentPerLevel)));
-        break;
-      }
-    }
+    if (!builder.feed((lines[index] ?? '').replace(/\r$/, ''), index + 1)) break;
   }
-  const unclosedYaml = yaml as { node: TapNode } | null;
-  if (unclosedYaml !== null) problems.push(`the stream ends inside the YAML block of "${unclosedYaml.node.name}"`);
-  if (stack.length > 1 || finishedChildren.size > 0) problems.push('the stream ends inside a subtest (truncated output)');
-  finishDocument();
-  return { documents: documents.filter((doc) => doc.tests.length > 0 || doc.plan !== null || documents.length === 1), problems };
+  return builder.finish();
 }
 
 /** The subtest block (plan, name) each parent test point closed, for the plan checks. */

@@ -224,6 +224,13 @@ static bool arg_addr(napi_env env, napi_value v, const char *name, void **out)
 	return true;
 }
 
+/* The (addr, length) pair most calls start with, in argv[0] and argv[1]. */
+static bool arg_range(napi_env env, napi_value *argv, void **addr, size_t *length)
+{
+	return arg_addr(env, argv[0], "addr", addr) &&
+	       arg_size(env, argv[1], "length", length);
+}
+
 /* Fetch exactly between @min and @max arguments; missing optional ones are undefined. */
 static bool get_args(napi_env env, napi_callback_info info, size_t min,
 		     size_t max, napi_value *argv)
@@ -380,8 +387,7 @@ static napi_value js_munmap_range(napi_env env, napi_callback_info info)
 	size_t length;
 	void *addr;
 
-	if (!get_args(env, info, 2, 2, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
-	    !arg_size(env, argv[1], "length", &length))
+	if (!get_args(env, info, 2, 2, argv) || !arg_range(env, argv, &addr, &length))
 		return NULL;
 	if (munmap(addr, length) != 0)
 		return throw_errno(env, "munmap", errno);
@@ -395,8 +401,7 @@ static napi_value js_view_of(napi_env env, napi_callback_info info)
 	size_t length;
 	void *addr;
 
-	if (!get_args(env, info, 2, 2, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
-	    !arg_size(env, argv[1], "length", &length))
+	if (!get_args(env, info, 2, 2, argv) || !arg_range(env, argv, &addr, &length))
 		return NULL;
 	if (!addr)
 		return throw_range(env, "addr", "a non-NULL address");
@@ -411,8 +416,7 @@ static napi_value js_mprotect(napi_env env, napi_callback_info info)
 	void *addr;
 	int prot;
 
-	if (!get_args(env, info, 3, 3, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
-	    !arg_size(env, argv[1], "length", &length) ||
+	if (!get_args(env, info, 3, 3, argv) || !arg_range(env, argv, &addr, &length) ||
 	    !arg_int(env, argv[2], "prot", &prot))
 		return NULL;
 	if (mprotect(addr, length, prot) != 0)
@@ -428,8 +432,7 @@ static napi_value js_madvise(napi_env env, napi_callback_info info)
 	int advice;
 	void *addr;
 
-	if (!get_args(env, info, 3, 3, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
-	    !arg_size(env, argv[1], "length", &length) ||
+	if (!get_args(env, info, 3, 3, argv) || !arg_range(env, argv, &addr, &length) ||
 	    !arg_int(env, argv[2], "advice", &advice))
 		return NULL;
 	if (madvise(addr, length, advice) != 0)
@@ -662,8 +665,7 @@ static napi_value js_fork_probe(napi_env env, napi_callback_info info)
 	void *addr;
 	pid_t pid;
 
-	if (!get_args(env, info, 2, 2, argv) || !arg_addr(env, argv[0], "addr", &addr) ||
-	    !arg_size(env, argv[1], "length", &length))
+	if (!get_args(env, info, 2, 2, argv) || !arg_range(env, argv, &addr, &length))
 		return NULL;
 	page = sysconf(_SC_PAGESIZE);
 	if (page <= 0)

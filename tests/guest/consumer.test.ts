@@ -15,7 +15,7 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { ChildHelper, describeChild, formats, markersOf, readerScript, traceTest } from './lib/testing.js';
+import { ChildHelper, describeChild, formats, markersOf, readerScript, traceTest, type Cleanup } from './lib/testing.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
   sys.setAffinity(0);
@@ -63,25 +63,26 @@ traceTest('consumer: markers written after mapping, in two rounds, come out once
   assert.equal(ring.updateMeta().entries, 300n);
 });
 
-traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: print: text" and the meta counts', async ({ cleanup }) => {
+/** An 8-page cpu0 ring holding `count` numbered markers, then `script` of the reader run to its end. */
+async function readerScriptOverMarkers(cleanup: Cleanup, script: string, args: readonly string[], prefix: string, count: number) {
   sys.setAffinity(0);
   setBufferSizeKb(topLevel, kbForRingPages(8), 0);
   resetBuffer(topLevel);
-  const markers = numberedMarkers('cat', 30);
+  const markers = numberedMarkers(prefix, count);
   writeMarkers(topLevel, markers);
-  const child = new ChildHelper(readerScript('bin/rbmap-cat'), ['--cpu', '0']);
-  cleanup.add('stop rbmap-cat', () => child.kill());
+  const child = new ChildHelper(readerScript(script), args);
+  cleanup.add(`stop ${script}`, () => child.kill());
   const result = await child.result(60_000);
   assert.equal(result.code, 0, describeChild(result));
-  const lines = result.stdout.trim().split('\n');
-  const printed = lines.filter((line) => line.includes(': print: cat-'));
-  assert.equal(printed.length, markers.length, result.stdout);
+  assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'), 'the meta counts at the end');
+  const printed = result.stdout.split('\n').filter((line) => line.includes(`: print: ${prefix}-`));
+  return { markers, printed };
+}
+
+traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: print: text" and the meta counts', async ({ cleanup }) => {
+  const { markers, printed } = await readerScriptOverMarkers(cleanup, 'bin/rbmap-cat', ['--cpu', '0'], 'cat', 30);
   const pattern = new RegExp(`^\\s*\\S+-${process.pid} \\[000\\]\\s+\\d+\\.\\d{6}: print: (cat-\\d{6})$`);
-  assert.deepEqual(
-    printed.map((line) => pattern.exec(line)?.[1] ?? `unexpected line: ${line}`),
-    markers,
-  );
-  assert.ok(lines.includes(`cpu0: entries=${markers.length} overrun=0`), `meta counts at the end: ${result.stdout}`);
+  assert.deepEqual(printed.map((line) => pattern.exec(line)?.[1] ?? `unexpected line: ${line}`), markers);
 });
 
 traceTest('rbmap-cat --follow prints markers written while it waits and stops on SIGINT with the meta counts', async ({ cleanup }) => {
@@ -103,16 +104,6 @@ traceTest('rbmap-cat --follow prints markers written while it waits and stops on
 });
 
 traceTest('the reader README example (reader/examples/print-cpu.ts) prints the mapped markers and the meta counts', async ({ cleanup }) => {
-  sys.setAffinity(0);
-  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
-  resetBuffer(topLevel);
-  const markers = numberedMarkers('example', 20);
-  writeMarkers(topLevel, markers);
-  const child = new ChildHelper(readerScript('examples/print-cpu'), ['0', '1']);
-  cleanup.add('stop the example', () => child.kill());
-  const result = await child.result(60_000);
-  assert.equal(result.code, 0, describeChild(result));
-  const printed = result.stdout.split('\n').filter((line) => line.includes(': print: example-'));
+  const { markers, printed } = await readerScriptOverMarkers(cleanup, 'examples/print-cpu', ['0', '1'], 'example', 20);
   assert.deepEqual(printed.map((line) => /: print: (example-\d{6})$/.exec(line)?.[1] ?? `unexpected line: ${line}`), markers);
-  assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'));
 });

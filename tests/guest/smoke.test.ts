@@ -17,7 +17,7 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { formats, markersOfRawPages, readAllPages, traceTest } from './lib/testing.js';
+import { formats, markersOfRawPages, readAllPages, sleepMs, traceTest } from './lib/testing.js';
 
 traceTest('a trace_marker write appears in the trace file', () => {
   const marker = `rbmap-smoke-${process.pid}-${Date.now()}`;
@@ -102,7 +102,3 @@ traceTest('decoded time stamps match the trace file to the microsecond, across a
   );
   assert.ok(timeExtends >= 1, 'the pause produced a time extend');
 });
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}

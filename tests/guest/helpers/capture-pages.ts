@@ -26,11 +26,7 @@ import {
   writeMarkers,
 } from '../../../reader/index.js';
 import { captureState, restoreState } from '../lib/trace-state.js';
-import { readAllPages } from '../lib/testing.js';
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+import { readAllPages, sleepMs } from '../lib/testing.js';
 
 const source = process.argv[2] ?? 'read';
 if (source !== 'read' && source !== 'mmap') throw new Error(`unknown source ${source} (read or mmap)`);
