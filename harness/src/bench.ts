@@ -28,6 +28,8 @@ export interface BenchResult {
   userUs: number;
   systemUs: number;
   wallUs: number;
+  /** poll() returns with data (the native readers report it): how often the reader was woken. */
+  wakeups?: number;
 }
 
 /** One result with its figures against read() of the same ring size and rate. */

@@ -8,7 +8,7 @@ import { sha256 } from './hash.js';
 import { configureKernel } from './kconfig.js';
 import { projectPaths } from './paths.js';
 import { checkoutTree, readSeries, seriesCommit, seriesPresence, type Series } from './series.js';
-import { debianBaseTree, userTree, type KernelTree } from './source.js';
+import { debianBaseTree, refuseUpstreamMapping, userTree, type KernelTree } from './source.js';
 import type { VariantRecord } from './variants.js';
 
 /** The project's fragments, merged in this order onto tinyconfig. */
@@ -75,6 +75,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
     tree = await userTree(request.kernelSrc);
     srcDir = tree.dir;
     if (series !== null) {
+      await refuseUpstreamMapping(tree.dir);
       const presence = await seriesPresence(tree.dir, series);
       if (presence === 'all' && !atBase) {
         seriesState = 'already-present';

@@ -33,6 +33,23 @@ export async function kernelVersion(dir: string): Promise<string> {
 }
 
 /**
+ * Refuses a tree that already has upstream's own ring-buffer mapping (Linux 6.10 and
+ * later): its include/uapi/linux/trace_mmap.h defines struct trace_buffer_meta, and the
+ * series would only conflict with it.
+ */
+export async function refuseUpstreamMapping(dir: string): Promise<void> {
+  const header = await readFile(join(dir, 'include', 'uapi', 'linux', 'trace_mmap.h'), 'utf8').catch(() => '');
+  if (!/\bstruct\s+trace_buffer_meta\b/.test(header)) return;
+  throw new RbmapError(
+    'E_SOURCE',
+    `${dir} (${await kernelVersion(dir)}) already has upstream's ring-buffer mapping: include/uapi/linux/trace_mmap.h defines ` +
+      "struct trace_buffer_meta (mapped through trace_pipe_raw, TRACE_MMAP_IOCTL_GET_READER = _IO('R', 0x20), " +
+      'Linux 6.10 and later). This series adds a different ABI (struct ring_buffer_meta_page) to kernels without it',
+    { hint: 'use a tree older than 6.10 (the default is Debian\'s linux-source-6.1), or --no-patches to build this one as it is' },
+  );
+}
+
+/**
  * The default source: Debian's linux-source-6.1 tarball unpacked into the cache and
  * turned into a git repository whose first commit (tagged rbmap-base) is the pristine
  * tree. Reused as long as the tarball is the same file.

@@ -64,6 +64,7 @@ struct counts {
 	uint64_t events;	/* marker events seen */
 	uint64_t payload;	/* bytes of every event walked, headers included */
 	uint64_t pages;		/* pages (or page parts) consumed */
+	uint64_t wakeups;	/* poll() returns with the buffer readable */
 	uint64_t next_seq;	/* the sequence number expected next */
 	uint64_t missing;	/* sequence numbers skipped */
 	uint64_t out_of_order;
@@ -488,6 +489,8 @@ int main(int argc, char **argv)
 
 		if (poll(p, 2, 1000) < 0 && errno != EINTR)
 			die("poll");
+		if (p[0].revents & POLLIN)
+			c.wakeups++;
 		while (consume(fd, &c, buf))
 			;
 		if (p[1].revents) {
@@ -511,14 +514,14 @@ int main(int argc, char **argv)
 
 	printf("{\"method\":\"%s\",\"rate\":%llu,\"seconds\":%g,\"eventBytes\":%zu,"
 	       "\"written\":%llu,\"consumed\":%llu,\"missing\":%llu,\"outOfOrder\":%llu,"
-	       "\"overrun\":%llu,\"payloadBytes\":%llu,\"pages\":%llu,"
+	       "\"overrun\":%llu,\"payloadBytes\":%llu,\"pages\":%llu,\"wakeups\":%llu,"
 	       "\"userUs\":%lld,\"systemUs\":%lld,\"wallUs\":%llu,\"checksum\":%llu}\n",
 	       argv[1], (unsigned long long)rate, seconds, event_bytes,
 	       (unsigned long long)written, (unsigned long long)c.events,
 	       (unsigned long long)(written > c.next_seq ? c.missing + written - c.next_seq : c.missing),
 	       (unsigned long long)c.out_of_order,
 	       (unsigned long long)(overrun_after - overrun_before),
-	       (unsigned long long)c.payload, (unsigned long long)c.pages,
+	       (unsigned long long)c.payload, (unsigned long long)c.pages, (unsigned long long)c.wakeups,
 	       (long long)((after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1000000LL +
 			   (after.ru_utime.tv_usec - before.ru_utime.tv_usec)),
 	       (long long)((after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000LL +

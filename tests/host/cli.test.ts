@@ -8,6 +8,9 @@ import { projectRoot } from '../../harness/src/paths.js';
 
 const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
 
+// About twenty Node start-ups of the CLI: 25-35 s on a busy 2-core host, past tap's 30 s default.
+t.setTimeout(120_000);
+
 async function rbmap(...args: string[]) {
   const r = await execa('node', [cli, ...args], { reject: false });
   return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
