@@ -71,6 +71,7 @@ export interface CheckRequest {
   variant: VariantRecord;
   cacheDir: string;
   kernelSrc?: string;
+  kernelVersion?: string;
   extraFragments: string[];
   /** Keep applying and building the next patches after one fails. */
   keepGoing: boolean;
@@ -90,7 +91,7 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
   const base = prepared.tree.baseCommit;
   if (base === null) throw new RbmapError('E_SOURCE', 'check needs a git tree', {});
   const { srcDir, buildDir, fragments } = prepared;
-  const threeWay = request.kernelSrc !== undefined;
+  const threeWay = request.kernelSrc !== undefined || request.kernelVersion !== undefined;
   const optionalFragments = series.configFragment !== null ? [series.configFragment] : [];
   const cFiles = [...new Set(series.patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')))];
 

@@ -31,6 +31,8 @@ commands:
 
 options that choose the kernel (run, shell, check, stress, bench):
   --kernel-src DIR         build this tree instead of Debian's linux-source-6.1
+  --kernel-version V       Debian's linux-source-6.1 of version V (apt-cache madison
+                           linux-source-6.1), fetched from the archive into the cache
   --no-patches             do not apply kernel-patches/ (tree used as it is)
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
   --arch NAME              architecture record from vm/ (default x86_64; also doctor, hack)
@@ -157,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
         variant: options.variant,
         cacheDir,
         ...(options.kernelSrc !== undefined ? { kernelSrc: options.kernelSrc } : {}),
+        ...(options.kernelVersion !== undefined ? { kernelVersion: options.kernelVersion } : {}),
         extraFragments: options.extraFragments,
         keepGoing: options.keepGoing,
         reportDir: join(projectRoot, '.rbmap', 'check'),

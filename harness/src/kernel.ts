@@ -8,7 +8,8 @@ import { sha256 } from './hash.js';
 import { configureKernel } from './kconfig.js';
 import { projectPaths } from './paths.js';
 import { checkoutTree, readSeries, seriesCommit, seriesPresence, type Series } from './series.js';
-import { debianBaseTree, refuseUpstreamMapping, userTree, type KernelTree } from './source.js';
+import { hasUpstreamMapping, sourceTarballOf } from './debianArchive.js';
+import { debianBaseTree, refuseUpstreamMapping, upstreamMappingAbi, upstreamMappingHint, userTree, type KernelTree } from './source.js';
 import type { VariantRecord } from './variants.js';
 
 /** The project's fragments, merged in this order onto tinyconfig. */
@@ -19,6 +20,8 @@ export const baseFragments = ['base.config', 'node.config', 'virtio.config', 'tr
 export interface KernelRequest {
   arch: ArchRecord;
   cacheDir: string;
+  /** --kernel-version: Debian's linux-source-6.1 of that version, fetched from the archive. */
+  kernelVersion?: string;
   /** --kernel-src; the Debian base when absent. */
   kernelSrc?: string;
   /** false with --no-patches. */
@@ -52,6 +55,18 @@ export function buildDirFor(cacheDir: string, arch: ArchRecord, variant: string,
 }
 
 /** source → patch: a tree at the right commit, and the fragment list for it. */
+/** The source tarball of --kernel-version (refused at once when that version has upstream's mapping), or undefined. */
+async function versionTarball(request: KernelRequest): Promise<string | undefined> {
+  const version = request.kernelVersion;
+  if (version === undefined) return undefined;
+  if (request.applySeries && hasUpstreamMapping(version)) {
+    throw new RbmapError('E_SOURCE', `Linux ${version} already has upstream's ring-buffer mapping (${upstreamMappingAbi}, Linux 6.10 and later)`, {
+      hint: upstreamMappingHint,
+    });
+  }
+  return sourceTarballOf(request.cacheDir, version, request.log);
+}
+
 export async function prepareTree(request: KernelRequest): Promise<PreparedTree> {
   const series = request.applySeries ? await readSeries(projectPaths.patches) : null;
   if (series !== null && series.patches.length === 0) {
@@ -62,7 +77,7 @@ export async function prepareTree(request: KernelRequest): Promise<PreparedTree>
   let srcDir: string;
   let seriesState: PreparedTree['seriesState'] = 'not-requested';
   if (request.kernelSrc === undefined) {
-    tree = await debianBaseTree(request.cacheDir, request.log);
+    tree = await debianBaseTree(request.cacheDir, request.log, await versionTarball(request));
     const base = tree.baseCommit as string;
     let target = base;
     if (series !== null) {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { architectures, type ArchRecord } from '../../vm/index.js';
+import { sourcePackageOf } from './debianArchive.js';
 import { RbmapError } from './errors.js';
 import { minGuestMemMb } from './qemu.js';
 import { variantNamed, type VariantRecord } from './variants.js';
@@ -12,6 +13,8 @@ export interface PipelineOptions {
   arch: ArchRecord;
   variant: VariantRecord;
   kernelSrc?: string;
+  /** Debian's linux-source-6.1 of this version, fetched from the archive. */
+  kernelVersion?: string;
   applySeries: boolean;
   rootfs?: string;
   extraFragments: string[];
@@ -40,6 +43,7 @@ export const optionSpec = {
   arch: { type: 'string' as const, default: 'x86_64' },
   variant: { type: 'string' as const, default: 'default' },
   'kernel-src': { type: 'string' as const },
+  'kernel-version': { type: 'string' as const },
   'no-patches': { type: 'boolean' as const, default: false },
   rootfs: { type: 'string' as const },
   'config-fragment': { type: 'string' as const, multiple: true as const, default: [] as string[] },
@@ -71,7 +75,7 @@ export type OptionName = keyof typeof optionSpec;
 export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'hack', 'export'] as const;
 export type CommandName = (typeof commandNames)[number];
 
-const treeOptions: readonly OptionName[] = ['arch', 'variant', 'kernel-src', 'no-patches', 'config-fragment'];
+const treeOptions: readonly OptionName[] = ['arch', 'variant', 'kernel-src', 'kernel-version', 'no-patches', 'config-fragment'];
 const bootOptions: readonly OptionName[] = ['rootfs', 'smp', 'mem', 'kvm', 'out'];
 const guestRunOptions: readonly OptionName[] = [...bootOptions, 'timeout', 'boot-timeout', 'watchdog', 'test-timeout', 'verbose'];
 
@@ -144,6 +148,13 @@ export function pipelineOptions(values: ReturnType<typeof parseCommandLine>['val
     json: values.json,
   };
   if (values['kernel-src'] !== undefined) options.kernelSrc = resolve(values['kernel-src']);
+  if (values['kernel-version'] !== undefined) {
+    if (options.kernelSrc !== undefined) {
+      throw new RbmapError('E_USAGE', '--kernel-version and --kernel-src exclude each other', { hint: 'give the tree by path or by Debian version, not both' });
+    }
+    sourcePackageOf(values['kernel-version']);
+    options.kernelVersion = values['kernel-version'];
+  }
   if (values.rootfs !== undefined) options.rootfs = resolve(values.rootfs);
   if (values.filter !== undefined) options.filter = values.filter;
   if (values.seed !== undefined) options.stressSeed = positiveIntOption('seed', values.seed, 0);

@@ -64,6 +64,7 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
       arch: request.arch,
       cacheDir: request.cacheDir,
       ...(request.kernelSrc !== undefined ? { kernelSrc: request.kernelSrc } : {}),
+      ...(request.kernelVersion !== undefined ? { kernelVersion: request.kernelVersion } : {}),
       applySeries: request.applySeries,
       extraFragments: request.extraFragments,
       variant: request.variant,

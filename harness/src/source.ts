@@ -43,29 +43,35 @@ export async function refuseUpstreamMapping(dir: string): Promise<void> {
   throw new RbmapError(
     'E_SOURCE',
     `${dir} (${await kernelVersion(dir)}) already has upstream's ring-buffer mapping: include/uapi/linux/trace_mmap.h defines ` +
-      "struct trace_buffer_meta (mapped through trace_pipe_raw, TRACE_MMAP_IOCTL_GET_READER = _IO('R', 0x20), " +
-      'Linux 6.10 and later). This series adds a different ABI (struct ring_buffer_meta_page) to kernels without it',
-    { hint: 'use a tree older than 6.10 (the default is Debian\'s linux-source-6.1), or --no-patches to build this one as it is' },
+      `${upstreamMappingAbi}, Linux 6.10 and later`,
+    { hint: upstreamMappingHint },
   );
 }
 
+/** Upstream's mapping ABI, as the refusals name it. */
+export const upstreamMappingAbi =
+  "struct trace_buffer_meta, mapped through trace_pipe_raw, TRACE_MMAP_IOCTL_GET_READER = _IO('R', 0x20)";
+export const upstreamMappingHint =
+  "this series adds its own ABI (struct ring_buffer_meta_page) to kernels without upstream's: use a tree older than 6.10 " +
+  "(the default is Debian's linux-source-6.1), or --no-patches to build this one as it is";
+
 /**
- * The default source: Debian's linux-source-6.1 tarball unpacked into the cache and
- * turned into a git repository whose first commit (tagged rbmap-base) is the pristine
- * tree. Reused as long as the tarball is the same file.
+ * The default source: Debian's linux-source-6.1 tarball (the installed one, or one fetched
+ * for --kernel-version) unpacked into the cache and turned into a git repository whose first
+ * commit (tagged rbmap-base) is the pristine tree. Reused as long as the tarball is the same file.
  */
-export async function debianBaseTree(cacheDir: string, log: (line: string) => void): Promise<KernelTree> {
-  if (!existsSync(debianTarball)) {
-    throw new RbmapError('E_SOURCE', `${debianTarball} not found`, {
-      hint: 'apt-get install linux-source-6.1 (or run: rbmap doctor --install), or use --kernel-src DIR',
+export async function debianBaseTree(cacheDir: string, log: (line: string) => void, tarball: string = debianTarball): Promise<KernelTree> {
+  if (!existsSync(tarball)) {
+    throw new RbmapError('E_SOURCE', `${tarball} not found`, {
+      hint: 'apt-get install linux-source-6.1 (or run: rbmap doctor --install), or use --kernel-version V or --kernel-src DIR',
     });
   }
-  const key = sha256(await fileStamp(debianTarball)).slice(0, 12);
+  const key = sha256(await fileStamp(tarball)).slice(0, 12);
   const dir = join(cacheDir, 'trees', `debian-6.1-${key}`);
   const ready = join(dir, '.git', 'rbmap-ready');
   if (!existsSync(ready)) {
-    await createBaseRepository(dir, log);
-    await writeFile(ready, `${debianTarball}\n`);
+    await createBaseRepository(dir, tarball, log);
+    await writeFile(ready, `${tarball}\n`);
   }
   const baseCommit = await revParse(dir, baseTag);
   if (baseCommit === null) {
@@ -76,14 +82,14 @@ export async function debianBaseTree(cacheDir: string, log: (line: string) => vo
   return { dir, managed: true, baseCommit, label: `debian linux-source-6.1 (${await kernelVersion(dir)})` };
 }
 
-async function createBaseRepository(dir: string, log: (line: string) => void): Promise<void> {
+async function createBaseRepository(dir: string, tarball: string, log: (line: string) => void): Promise<void> {
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  log(`source: unpacking ${debianTarball} into ${staging}`);
+  log(`source: unpacking ${tarball} into ${staging}`);
   let files = 0;
-  await runWithProgress('tar', ['-xvf', debianTarball, '-C', staging, '--strip-components=1'], {
+  await runWithProgress('tar', ['-xvf', tarball, '-C', staging, '--strip-components=1'], {
     label: 'source: unpacking',
     status: () => `${++files} files`,
     errorCode: 'E_SOURCE',

@@ -34,7 +34,7 @@ t.test('refuseUpstreamMapping: upstream\'s header is refused, ours and none pass
   t.teardown(() => Promise.all([upstream, ours, none].map((dir) => rm(dir, { recursive: true, force: true }))));
   await t.rejects(refuseUpstreamMapping(upstream), {
     code: 'E_SOURCE',
-    message: /\(6\.12\.117\) already has upstream's ring-buffer mapping: .*struct trace_buffer_meta .*_IO\('R', 0x20\)/,
+    message: /\(6\.12\.117\) already has upstream's ring-buffer mapping: .*struct trace_buffer_meta.*_IO\('R', 0x20\)/,
     hint: /older than 6\.10.*--no-patches/,
   });
   await t.resolves(refuseUpstreamMapping(ours), 'a tree with this series applied is not upstream\'s');
