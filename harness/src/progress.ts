@@ -57,7 +57,9 @@ export class ProgressLine {
   }
 
   private draw(): void {
-    const width = Math.max(20, (this.sink.columns ?? 100) - 1);
+    // A terminal of unknown size (a pty nobody sized reports 0 columns) gets 100.
+    const columns = this.sink.columns !== undefined && this.sink.columns > 0 ? this.sink.columns : 100;
+    const width = Math.max(20, columns - 1);
     const text = this.text();
     this.sink.write(`\r\x1b[K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
     this.drawnOnTerminal = true;
