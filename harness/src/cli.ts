@@ -6,7 +6,9 @@ import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError } from './errors.js';
 import { createHackTree, exportHackTree } from './hack.js';
-import { checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type PipelineOptions } from './options.js';
+import {
+  checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type CommandName, type PipelineOptions,
+} from './options.js';
 import { runArtifactPaths } from './report.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
 import { runPipeline, runShell, type GuestMode } from './run.js';
@@ -117,6 +119,19 @@ async function main(argv: string[]): Promise<number> {
   }
   checkCommandOptions(command, tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   const options = pipelineOptions(values);
+  try {
+    return await runCommand(command, options, values);
+  } catch (error) {
+    // With --json, stdout carries one object even when the command fails before its summary.
+    if (options.json && error instanceof RbmapError) {
+      const { code, message, hint } = error;
+      process.stdout.write(`${JSON.stringify({ command, exitCode: error.exitCode, error: { code, message, hint } })}\n`);
+    }
+    throw error;
+  }
+}
+
+async function runCommand(command: CommandName, options: PipelineOptions, values: ReturnType<typeof parseCommandLine>['values']): Promise<number> {
   const cacheDir = cacheRoot();
   const hackDir = values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
   switch (command) {

@@ -54,7 +54,6 @@ export function buildDirFor(cacheDir: string, arch: ArchRecord, variant: string,
   return join(cacheDir, 'build', `${arch.name}-${variant}-${sha256(srcDir).slice(0, 8)}`);
 }
 
-/** source → patch: a tree at the right commit, and the fragment list for it. */
 /** The source tarball of --kernel-version (refused at once when that version has upstream's mapping), or undefined. */
 async function versionTarball(request: KernelRequest): Promise<string | undefined> {
   const version = request.kernelVersion;
@@ -67,6 +66,7 @@ async function versionTarball(request: KernelRequest): Promise<string | undefine
   return sourceTarballOf(request.cacheDir, version, request.log);
 }
 
+/** source → patch: a tree at the right commit, and the fragment list for it. */
 export async function prepareTree(request: KernelRequest): Promise<PreparedTree> {
   const series = request.applySeries ? await readSeries(projectPaths.patches) : null;
   if (series !== null && series.patches.length === 0) {

@@ -107,9 +107,11 @@ t.test('every option is taken by some command, and each command lists only known
 });
 
 t.test('--json: run prints one JSON object on stdout, even when it fails at setup', async (t) => {
-  // A --kernel-src that does not exist fails before any build: the JSON-free error path.
+  // A --kernel-src that does not exist fails before any build: the error is the object.
   const r = await rbmap('run', '--json', '--kernel-src', '/nonexistent/linux', '--no-patches');
   t.equal(r.exitCode, ExitCode.setupError);
-  t.equal(r.stdout, '', 'nothing on stdout when the run never produced a summary');
-  t.match(r.stderr, /E_SOURCE/);
+  const lines = r.stdout.trim().split('\n');
+  t.equal(lines.length, 1, 'one line on stdout');
+  t.match(JSON.parse(lines[0] ?? '{}'), { command: 'run', exitCode: ExitCode.setupError, error: { code: 'E_SOURCE', message: /does not exist/ } });
+  t.match(r.stderr, /E_SOURCE/, 'the human error still goes to stderr');
 });
