@@ -111,11 +111,12 @@ export async function configureKernel(options: ConfigureOptions): Promise<Config
   const previous = existsSync(dotConfig) ? await readFile(dotConfig, 'utf8') : null;
   // The same tree (as far as kconfig reads it), fragments and architecture made this .config
   // last time: keep it. An edited ring_buffer.c does not reconfigure; an edited Kconfig does.
+  // Fragments count by their text, not their path, so another clone of the project reuses it.
   const stampFile = join(buildDir, '.rbmap-config-stamp');
   const treeState = await configTreeState(srcDir);
   const fragmentTexts = await Promise.all(fragments.map((f) => readFile(f, 'utf8')));
   const stampOf = (config: string): string | null =>
-    treeState === null ? null : sha256(treeState, arch.name, crossArgs(arch).join(' '), ...fragments.flatMap((f, i) => [f, fragmentTexts[i] ?? '']), config);
+    treeState === null ? null : sha256(treeState, arch.name, crossArgs(arch).join(' '), ...fragmentTexts, config);
   const unchanged = previous !== null && stampOf(previous) !== null && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stampOf(previous);
   if (!unchanged) {
     await make('tinyconfig');
