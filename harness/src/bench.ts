@@ -30,6 +30,11 @@ export interface BenchResult {
   wallUs: number;
   /** poll() returns with data (the native readers report it): how often the reader was woken. */
   wakeups?: number;
+  /** Time the native readers spent in poll(), in all and in the longest call. */
+  pollUs?: number;
+  longestPollUs?: number;
+  /** Which measurement of the same ring, rate and method this is (1 unless repeated). */
+  round?: number;
 }
 
 /** One result with its figures against read() of the same ring size and rate. */
@@ -43,6 +48,8 @@ export interface BenchRow extends BenchResult {
 }
 
 const numericFields = ['ringKb', 'rate', 'bufferPercent', 'written', 'consumed', 'missing', 'outOfOrder', 'overrun', 'payloadBytes', 'userUs', 'systemUs', 'wallUs'] as const;
+
+const optionalNumericFields = ['wakeups', 'pollUs', 'longestPollUs', 'round'] as const;
 
 function parseResult(json: string, lineNumber: number): BenchResult {
   let value: unknown;
@@ -65,6 +72,7 @@ function parseResult(json: string, lineNumber: number): BenchResult {
   }
   const result = { method: record['method'] } as BenchResult;
   for (const field of numericFields) result[field] = record[field] as number;
+  for (const field of optionalNumericFields) if (typeof record[field] === 'number') result[field] = record[field];
   return result;
 }
 
@@ -78,14 +86,15 @@ export function parseBenchResults(tapText: string): BenchResult[] {
   return results;
 }
 
-const groupKey = (r: BenchResult): string => `${r.ringKb}/${r.rate}/${r.bufferPercent}`;
+const groupKey = (r: Pick<BenchResult, 'ringKb' | 'rate' | 'bufferPercent'>): string => `${r.ringKb}/${r.rate}/${r.bufferPercent}`;
 
 export function benchRows(results: readonly BenchResult[]): BenchRow[] {
   const cpuPerMb = (r: BenchResult): number => (r.payloadBytes > 0 ? ((r.userUs + r.systemUs) * 1e6) / r.payloadBytes : Number.POSITIVE_INFINITY);
+  const sameBoot = (r: BenchResult): string => `${groupKey(r)}#${r.round ?? 1}`;
   const readCpu = new Map<string, number>();
-  for (const r of results) if (r.method === 'read') readCpu.set(groupKey(r), cpuPerMb(r));
+  for (const r of results) if (r.method === 'read') readCpu.set(sameBoot(r), cpuPerMb(r));
   return results.map((r) => {
-    const base = readCpu.get(groupKey(r));
+    const base = readCpu.get(sameBoot(r));
     return {
       ...r,
       cpuUsPerMb: cpuPerMb(r),
@@ -95,27 +104,97 @@ export function benchRows(results: readonly BenchResult[]): BenchRow[] {
   });
 }
 
+/** Events lost by one method in one ring size, rate and buffer_percent, over its rounds. */
+export interface LossSpread {
+  ringKb: number;
+  rate: number;
+  bufferPercent: number;
+  method: string;
+  rounds: number;
+  median: number;
+  min: number;
+  max: number;
+  /** The longest poll() of any round, µs (native readers only). */
+  longestPollUs: number | null;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The spread of events lost, for every method measured more than once in a group. */
+export function lossSpreads(rows: readonly BenchResult[]): LossSpread[] {
+  const byKey = new Map<string, BenchResult[]>();
+  for (const r of rows) {
+    const key = `${groupKey(r)}/${r.method}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), r]);
+  }
+  return [...byKey.values()]
+    .filter((measured) => measured.length > 1)
+    .map((measured) => {
+      const lost = measured.map((r) => r.missing);
+      const polls = measured.flatMap((r) => (r.longestPollUs === undefined ? [] : [r.longestPollUs]));
+      const { ringKb, rate, bufferPercent, method } = measured[0]!;
+      return {
+        ringKb,
+        rate,
+        bufferPercent,
+        method,
+        rounds: measured.length,
+        median: median(lost),
+        min: Math.min(...lost),
+        max: Math.max(...lost),
+        longestPollUs: polls.length === 0 ? null : Math.max(...polls),
+      };
+    });
+}
+
+export function formatLossSpreads(spreads: readonly LossSpread[]): string {
+  const header = ['ring', 'rate', 'wake at', 'method', 'rounds', 'lost: median', 'min', 'max', 'longest poll() ms'];
+  const body = spreads.map((s) => [
+    `${s.ringKb} KB`,
+    rateLabel(s.rate),
+    `${s.bufferPercent}%`,
+    s.method,
+    String(s.rounds),
+    String(s.median),
+    String(s.min),
+    String(s.max),
+    s.longestPollUs === null ? '-' : (s.longestPollUs / 1000).toFixed(1),
+  ]);
+  return formatColumns(header, body, 4);
+}
+
 export function rateLabel(rate: number): string {
   return rate === 0 ? 'max' : `${rate / 1000}k/s`;
 }
 
 export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const header = ['ring', 'rate', 'wake at', 'method', 'written', 'consumed', 'lost', 'overrun', 'MB/s', 'CPU µs/MB', 'vs read()'];
+  const header = ['ring', 'rate', 'wake at', 'method', 'round', 'written', 'consumed', 'lost', 'overrun', 'wakeups', 'MB/s', 'CPU µs/MB', 'vs read()'];
   const body = rows.map((r) => [
     `${r.ringKb} KB`,
     rateLabel(r.rate),
     `${r.bufferPercent}%`,
     r.method,
+    String(r.round ?? 1),
     String(r.written),
     String(r.consumed),
     String(r.missing),
     String(r.overrun),
+    r.wakeups === undefined ? '-' : String(r.wakeups),
     r.mbPerS.toFixed(2),
     Number.isFinite(r.cpuUsPerMb) ? r.cpuUsPerMb.toFixed(0) : '-',
     r.cpuVsRead === null ? '-' : `${r.cpuVsRead.toFixed(2)}×`,
   ]);
+  return formatColumns(header, body, 4);
+}
+
+/** Columns padded to their widest cell: the first `textColumns` left-aligned, the rest right-aligned. */
+function formatColumns(header: readonly string[], body: readonly (readonly string[])[], textColumns: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -167,7 +246,9 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
     });
   };
   panel(30, 'Reader CPU per MB, relative to read() (lower is better; axis cut at 2×)', (r) => r.cpuVsRead ?? Number.NaN, (v) => `${v.toFixed(2)}×`, 2);
-  panel(30 + panelHeight + 70, 'Events lost (written but never seen by the reader)', (r) => r.missing, (v) => v.toFixed(0));
+  const lostMedians = new Map(lossSpreads(rows).map((s) => [`${groupKey(s)}/${s.method}`, s.median]));
+  const lost = (r: BenchRow): number => lostMedians.get(`${groupKey(r)}/${r.method}`) ?? r.missing;
+  panel(30 + panelHeight + 70, 'Events lost (written but never seen by the reader; the median where measured several times)', lost, (v) => v.toFixed(0));
   methods.forEach((method, m) => {
     const x = left + m * 110;
     const y = height - 14;
@@ -181,7 +262,7 @@ export function benchChartSvg(rows: readonly BenchRow[]): string {
 export function writeBenchFiles(runDir: string, rows: readonly BenchRow[]): { json: string; svg: string } {
   const json = join(runDir, 'bench.json');
   const svg = join(runDir, 'bench.svg');
-  writeFileSync(json, `${JSON.stringify({ results: rows }, null, 2)}\n`);
+  writeFileSync(json, `${JSON.stringify({ results: rows, lossSpreads: lossSpreads(rows) }, null, 2)}\n`);
   writeFileSync(svg, benchChartSvg(rows));
   return { json, svg };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchRows, formatBenchTable, parseBenchResults, writeBenchFiles } from './bench.js';
+import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles } from './bench.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError } from './errors.js';
@@ -25,9 +25,11 @@ commands:
   stress [--seconds N] [--seed S]
                        the guest's seeded concurrency stress alone, N seconds (default 60);
                        prints its seed; the same seed replays the same operations
-  bench [--seconds N]  the reader benchmark: read(), splice() and the mapping (C and
+  bench [--seconds N] [--rounds R]
+                       the reader benchmark: read(), splice() and the mapping (C and
                        TypeScript) against one writer, two ring sizes, three rates, N seconds
-                       each (default 5); a table, and bench.json + bench.svg in the run folder
+                       each (default 5), the 32 KB read()/mapping loss rows R times (default 3);
+                       a table, and bench.json + bench.svg in the run folder
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
@@ -76,17 +78,19 @@ function log(line: string): void {
 }
 
 /** The benchmark's guest test alone with the full matrix, then its table, bench.json and bench.svg. */
-async function runBench(options: PipelineOptions, seconds: number, cacheDir: string): Promise<number> {
+async function runBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
   const out = options.out ?? join(runsRoot(), `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  log(`bench: ${seconds} s per measurement; results in ${out}`);
+  log(`bench: ${seconds} s per measurement, the small-ring loss rows ${rounds} times; results in ${out}`);
+  const measurements = 24 + 4 * (rounds - 1);
   const code = await runPipeline({
     ...options,
     json: false,
     out,
     filter: '^bench:',
     benchSeconds: seconds,
-    testTimeoutS: Math.max(options.testTimeoutS, 24 * (seconds + 30) + 60),
-    timeoutS: Math.max(options.timeoutS, 24 * (seconds + 30) + 300),
+    benchRounds: rounds,
+    testTimeoutS: Math.max(options.testTimeoutS, measurements * (seconds + 30) + 60),
+    timeoutS: Math.max(options.timeoutS, measurements * (seconds + 30) + 300),
     cacheDir,
     runsDir: runsRoot(),
     guestMode: 'test',
@@ -101,8 +105,10 @@ async function runBench(options: PipelineOptions, seconds: number, cacheDir: str
     return exitCode;
   }
   const files = writeBenchFiles(out, rows);
-  (options.json ? process.stderr : process.stdout).write(`\n${formatBenchTable(rows)}\n\nbench: ${files.json}, chart ${files.svg}\n`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode: code, runDir: out, rows, files })}\n`);
+  const spreads = lossSpreads(rows);
+  const spreadTable = spreads.length === 0 ? '' : `\n\nEvents lost over the rounds:\n${formatLossSpreads(spreads)}`;
+  (options.json ? process.stderr : process.stdout).write(`\n${formatBenchTable(rows)}${spreadTable}\n\nbench: ${files.json}, chart ${files.svg}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode: code, runDir: out, rows, lossSpreads: spreads, files })}\n`);
   return code;
 }
 
@@ -165,7 +171,7 @@ async function runCommand(command: CommandName, options: PipelineOptions, values
       });
     }
     case 'bench':
-      return runBench(options, positiveIntOption('seconds', values.seconds ?? '5'), cacheDir);
+      return runBench(options, positiveIntOption('seconds', values.seconds ?? '5'), positiveIntOption('rounds', values.rounds ?? '3'), cacheDir);
     case 'shell':
       return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });
     case 'check': {

@@ -36,6 +36,8 @@ export interface GuestCommandLine {
   stressSeed?: number;
   /** The benchmark's full matrix, this many seconds per measurement. */
   benchSeconds?: number;
+  /** ...and its small-ring loss rows this many times. */
+  benchRounds?: number;
 }
 
 /** The `rbmap.*` words of the kernel command line. */
@@ -47,6 +49,7 @@ export function guestCommandLineWords(line: GuestCommandLine): string[] {
   if (line.stressSeconds !== undefined) words.push(`rbmap.stress_seconds=${line.stressSeconds}`);
   if (line.stressSeed !== undefined) words.push(`rbmap.stress_seed=${line.stressSeed}`);
   if (line.benchSeconds !== undefined) words.push('rbmap.bench=full', `rbmap.bench_seconds=${line.benchSeconds}`);
+  if (line.benchRounds !== undefined) words.push(`rbmap.bench_rounds=${line.benchRounds}`);
   return words;
 }
 

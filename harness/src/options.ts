@@ -32,6 +32,8 @@ export interface PipelineOptions {
   stressSeed?: number;
   /** The reader benchmark's full matrix (rbmap bench), seconds per measurement; absent: the short run. */
   benchSeconds?: number;
+  /** Its small-ring loss rows, measured this many times each (interleaved). */
+  benchRounds?: number;
   kvm: KvmMode;
   out?: string;
   verbose: boolean;
@@ -57,6 +59,7 @@ export const optionSpec = {
   'keep-going': { type: 'boolean' as const, default: false },
   'stress-seconds': { type: 'string' as const, default: '10' },
   seconds: { type: 'string' as const },
+  rounds: { type: 'string' as const },
   seed: { type: 'string' as const },
   kvm: { type: 'string' as const, default: 'auto' },
   out: { type: 'string' as const },
@@ -86,7 +89,7 @@ export const commandOptions: Readonly<Record<CommandName, readonly OptionName[]>
   shell: [...treeOptions, ...bootOptions],
   check: [...treeOptions, 'keep-going', 'json'],
   stress: [...treeOptions, ...guestRunOptions, 'seconds', 'seed'],
-  bench: [...treeOptions, ...guestRunOptions, 'seconds', 'json'],
+  bench: [...treeOptions, ...guestRunOptions, 'seconds', 'rounds', 'json'],
   hack: ['arch', 'dir', 'force'],
   export: ['dir', 'tree', 'base'],
 };

@@ -106,6 +106,7 @@ function guestCommandLine(request: RunRequest): string[] {
     stressSeconds: request.stressSeconds,
     stressSeed: request.stressSeed,
     benchSeconds: request.benchSeconds,
+    benchRounds: request.benchRounds,
   });
 }
 

@@ -65,6 +65,8 @@ struct counts {
 	uint64_t payload;	/* bytes of every event walked, headers included */
 	uint64_t pages;		/* pages (or page parts) consumed */
 	uint64_t wakeups;	/* poll() returns with the buffer readable */
+	uint64_t poll_ns;	/* time spent in poll(), asleep or not */
+	uint64_t longest_poll_ns;
 	uint64_t next_seq;	/* the sequence number expected next */
 	uint64_t missing;	/* sequence numbers skipped */
 	uint64_t out_of_order;
@@ -486,9 +488,14 @@ int main(int argc, char **argv)
 	close(report[1]);
 	while (!done) {
 		struct pollfd p[2] = { { fd, POLLIN, 0 }, { report[0], POLLIN, 0 } };
+		uint64_t polled = now_ns(CLOCK_MONOTONIC);
 
 		if (poll(p, 2, 1000) < 0 && errno != EINTR)
 			die("poll");
+		polled = now_ns(CLOCK_MONOTONIC) - polled;
+		c.poll_ns += polled;
+		if (polled > c.longest_poll_ns)
+			c.longest_poll_ns = polled;
 		if (p[0].revents & POLLIN)
 			c.wakeups++;
 		while (consume(fd, &c, buf))
@@ -515,6 +522,7 @@ int main(int argc, char **argv)
 	printf("{\"method\":\"%s\",\"rate\":%llu,\"seconds\":%g,\"eventBytes\":%zu,"
 	       "\"written\":%llu,\"consumed\":%llu,\"missing\":%llu,\"outOfOrder\":%llu,"
 	       "\"overrun\":%llu,\"payloadBytes\":%llu,\"pages\":%llu,\"wakeups\":%llu,"
+	       "\"pollUs\":%llu,\"longestPollUs\":%llu,"
 	       "\"userUs\":%lld,\"systemUs\":%lld,\"wallUs\":%llu,\"checksum\":%llu}\n",
 	       argv[1], (unsigned long long)rate, seconds, event_bytes,
 	       (unsigned long long)written, (unsigned long long)c.events,
@@ -522,6 +530,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)c.out_of_order,
 	       (unsigned long long)(overrun_after - overrun_before),
 	       (unsigned long long)c.payload, (unsigned long long)c.pages, (unsigned long long)c.wakeups,
+	       (unsigned long long)(c.poll_ns / 1000), (unsigned long long)(c.longest_poll_ns / 1000),
 	       (long long)((after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1000000LL +
 			   (after.ru_utime.tv_usec - before.ru_utime.tv_usec)),
 	       (long long)((after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000LL +

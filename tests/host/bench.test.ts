@@ -2,10 +2,10 @@ import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchChartSvg, benchRows, formatBenchTable, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/src/bench.js';
+import { benchChartSvg, benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/src/bench.js';
 import { projectRoot } from '../../harness/src/paths.js';
 
-/** The TAP stream of a real `rbmap bench --seconds 3` (6.1.192 with the series, TCG, 2 CPUs). */
+/** The TAP stream of a real `rbmap bench --seconds 3 --rounds 5` (6.1.192 with the series, TCG, 2 CPUs). */
 const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'bench-full-6.1-tcg.tap'), 'utf8');
 
 function result(method: string, over: Partial<BenchResult> = {}): BenchResult {
@@ -17,7 +17,9 @@ function result(method: string, over: Partial<BenchResult> = {}): BenchResult {
 
 t.test('parseBenchResults reads every bench-result of a recorded guest stream, in order', async (t) => {
   const results = parseBenchResults(recorded);
-  t.equal(results.length, 2 * 3 * 4 + 2, 'two ring sizes × three rates × four methods, and two rows waking at the first event');
+  t.equal(results.length, 2 * 3 * 4 + 2 + 4 * 4, 'two ring sizes × three rates × four methods, two rows waking at the first event, four rounds more of four loss rows');
+  t.same([...new Set(results.map((r) => r.round))], [1, 2, 3, 4, 5]);
+  t.ok(results.every((r) => r.method === 'node-mmap' || (r.wakeups! > 0 && r.pollUs! >= r.longestPollUs! && r.longestPollUs! > 0)), 'the native readers time their poll() calls');
   t.same(results.slice(0, 4).map((r) => r.method), ['read', 'splice', 'mmap', 'node-mmap']);
   t.same([...new Set(results.map((r) => r.ringKb))], [1024, 32]);
   t.same([...new Set(results.map((r) => r.bufferPercent))], [50, 0]);
@@ -52,10 +54,13 @@ t.test('the table has a row per result with the ratio; the chart a bar per resul
   t.equal(table.length, 2 + rows.length);
   t.match(table[0], /ring\s+rate\s+wake at\s+method.*vs read\(\)/);
   t.match(table[2], /^1024 KB\s+max\s+50%\s+read\s.*1\.00×$/);
-  t.match(table[table.length - 1], /^32 KB\s+max\s+0%\s+mmap\s/);
+  t.match(table[table.length - 1], /^32 KB\s+50k\/s\s+50%\s+mmap\s+5\s/);
+  t.equal(lossSpreads(rows).length, 4, 'read() and the mapping, unthrottled and at 50k/s');
   const svg = benchChartSvg(rows);
   t.match(svg, /^<svg /);
-  t.equal(svg.match(/<rect x=/g)?.length, 2 * rows.length + 4, 'two panels of bars plus four legend swatches');
+  const bars = new Set(rows.map((r) => `${r.ringKb}/${r.rate}/${r.bufferPercent}/${r.method}`)).size;
+  t.equal(bars, 26, 'the rounds share their bars');
+  t.equal(svg.match(/<rect x=/g)?.length, 2 * bars + 4, 'two panels of bars plus four legend swatches');
   for (const method of ['read', 'splice', 'mmap', 'node-mmap']) t.match(svg, new RegExp(`>${method}</text>`));
   const cut = rows.filter((r) => (r.cpuVsRead ?? 0) > 2).length;
   t.ok(cut > 0, 'the TypeScript rows cost more than 2× read()');
@@ -64,4 +69,30 @@ t.test('the table has a row per result with the ratio; the chart a bar per resul
   const files = writeBenchFiles(dir, rows);
   t.equal((JSON.parse(readFileSync(files.json, 'utf8')) as { results: unknown[] }).results.length, rows.length);
   t.equal(readFileSync(files.svg, 'utf8'), svg);
+});
+
+t.test('rounds: each is compared with read() of its own round; the loss spread is per method over its rounds', async (t) => {
+  const rows = benchRows([
+    result('read', { missing: 10, userUs: 3000, systemUs: 1000, round: 1 }),
+    result('mmap', { missing: 40, longestPollUs: 2500, round: 1 }),
+    result('read', { missing: 30, userUs: 1000, systemUs: 1000, round: 2 }),
+    result('mmap', { missing: 0, longestPollUs: 900, round: 2 }),
+    result('read', { missing: 20, round: 3 }),
+    result('mmap', { missing: 5, longestPollUs: 700, round: 3 }),
+    result('splice', { missing: 7 }),
+  ]);
+  t.equal(rows[1]?.cpuVsRead, 0.5, 'round 1: against round 1 of read()');
+  t.equal(rows[3]?.cpuVsRead, 1, 'round 2: against round 2 of read()');
+  const spreads = lossSpreads(rows);
+  t.same(
+    spreads.map((s) => [s.method, s.rounds, s.median, s.min, s.max, s.longestPollUs]),
+    [['read', 3, 20, 10, 30, null], ['mmap', 3, 5, 0, 40, 2500]],
+    'splice, measured once, has no spread',
+  );
+  const table = formatLossSpreads(spreads).split('\n');
+  t.match(table[0], /method\s+rounds\s+lost: median\s+min\s+max\s+longest poll\(\) ms/);
+  t.match(table[3], /^32 KB\s+max\s+50%\s+mmap\s+3\s+5\s+0\s+40\s+2\.5$/);
+  t.match(formatBenchTable(rows).split('\n')[4], /^32 KB\s+max\s+50%\s+read\s+2\s/, 'the table names the round');
+  const lostBars = [...benchChartSvg(rows).matchAll(/<title>(read|mmap|splice): (\d+)<\/title>/g)].map((m) => `${m[1]}=${m[2]}`);
+  t.same(lostBars, ['read=20', 'mmap=5', 'splice=7'], 'the chart shows the median loss');
 });

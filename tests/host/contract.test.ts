@@ -33,10 +33,10 @@ t.test('suite lines', async (t) => {
 t.test('kernel command line words', async (t) => {
   t.same(guestCommandLineWords({ mode: 'probe' }), ['rbmap.mode=probe']);
   t.same(
-    guestCommandLineWords({ mode: 'test', testTimeoutS: 120, filter: 'a b', keepGoing: true, stressSeconds: 10, stressSeed: 7, benchSeconds: 3 }),
+    guestCommandLineWords({ mode: 'test', testTimeoutS: 120, filter: 'a b', keepGoing: true, stressSeconds: 10, stressSeed: 7, benchSeconds: 3, benchRounds: 2 }),
     [
       'rbmap.mode=test', 'rbmap.test_timeout=120', 'rbmap.filter=612062', 'rbmap.keep_going=1',
-      'rbmap.stress_seconds=10', 'rbmap.stress_seed=7', 'rbmap.bench=full', 'rbmap.bench_seconds=3',
+      'rbmap.stress_seconds=10', 'rbmap.stress_seed=7', 'rbmap.bench=full', 'rbmap.bench_seconds=3', 'rbmap.bench_rounds=2',
     ],
   );
   t.same(guestCommandLineWords({ mode: 'test', keepGoing: false }), ['rbmap.mode=test'], 'keep_going only when asked');
