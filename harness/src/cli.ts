@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatMatrix, runMatrix } from './matrix.js';
 import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles } from './bench.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
@@ -30,6 +31,9 @@ commands:
                        TypeScript) against one writer, two ring sizes, three rates, N seconds
                        each (default 5), the 32 KB read()/mapping loss rows R times (default 3);
                        a table, and bench.json + bench.svg in the run folder
+  matrix [--versions all|V,V,...]
+                       per Debian linux-source-6.1 version (apt-cache madison): check, then run
+                       the suite; one table, matrix.json and matrix.xml; exit = the worst row
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
@@ -189,6 +193,14 @@ async function runCommand(command: CommandName, options: PipelineOptions, values
       const exitCode = rows.some(rowFailed) ? ExitCode.testFailure : ExitCode.pass;
       (options.json ? process.stderr : process.stdout).write(`${formatCheck(rows)}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify({ command: 'check', exitCode, rows })}\n`);
+      return exitCode;
+    }
+    case 'matrix': {
+      const outDir = options.out ?? join(runsRoot(), `matrix-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const { out: _out, json: _json, kernelVersion: _version, kernelSrc: _src, ...rest } = options;
+      const { rows, exitCode, files } = await runMatrix({ ...rest, versions: values.versions, outDir, cacheDir, runsDir: runsRoot(), guestMode: 'test', log });
+      (options.json ? process.stderr : process.stdout).write(`\n${formatMatrix(rows)}\n\nmatrix: exit ${exitCode}; ${files.json}, JUnit ${files.junit}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify({ command: 'matrix', exitCode, outDir, rows, files })}\n`);
       return exitCode;
     }
     case 'hack':

@@ -27,6 +27,13 @@ export function hasUpstreamMapping(version: string): boolean {
   return (major ?? 0) > 6 || ((major ?? 0) === 6 && (minor ?? 0) >= 10);
 }
 
+/** The installed version of a Debian package, or null when it is not installed. */
+export async function installedPackageVersion(pkg: string): Promise<string | null> {
+  const r = await tryRun('dpkg-query', ['-W', '-f', '${Status}|${Version}', pkg]);
+  const [status, version] = r.stdout.split('|');
+  return r.exitCode === 0 && status?.endsWith(' installed') === true && version !== undefined && version !== '' ? version : null;
+}
+
 /** The versions `apt-cache madison` lists for a package, newest first. */
 export function parseMadison(text: string): string[] {
   const versions: string[] = [];

@@ -8,8 +8,8 @@ import { sha256 } from './hash.js';
 import { configureKernel } from './kconfig.js';
 import { projectPaths } from './paths.js';
 import { checkoutTree, readSeries, seriesCommit, seriesPresence, type Series } from './series.js';
-import { hasUpstreamMapping, sourceTarballOf } from './debianArchive.js';
-import { debianBaseTree, refuseUpstreamMapping, upstreamMappingAbi, upstreamMappingHint, userTree, type KernelTree } from './source.js';
+import { hasUpstreamMapping, installedPackageVersion, sourcePackageOf, sourceTarballOf } from './debianArchive.js';
+import { debianBaseTree, debianTarball, refuseUpstreamMapping, upstreamMappingAbi, upstreamMappingHint, userTree, type KernelTree } from './source.js';
 import type { VariantRecord } from './variants.js';
 
 /** The project's fragments, merged in this order onto tinyconfig. */
@@ -63,6 +63,9 @@ async function versionTarball(request: KernelRequest): Promise<string | undefine
       hint: upstreamMappingHint,
     });
   }
+  // The installed linux-source-6.1 of that version is the same tarball: reuse its tree and build.
+  const pkg = sourcePackageOf(version);
+  if (pkg === 'linux-source-6.1' && existsSync(debianTarball) && (await installedPackageVersion(pkg)) === version) return debianTarball;
   return sourceTarballOf(request.cacheDir, version, request.log);
 }
 

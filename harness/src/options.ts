@@ -60,6 +60,7 @@ export const optionSpec = {
   'stress-seconds': { type: 'string' as const, default: '10' },
   seconds: { type: 'string' as const },
   rounds: { type: 'string' as const },
+  versions: { type: 'string' as const, default: 'all' },
   seed: { type: 'string' as const },
   kvm: { type: 'string' as const, default: 'auto' },
   out: { type: 'string' as const },
@@ -75,7 +76,7 @@ export const optionSpec = {
 };
 
 export type OptionName = keyof typeof optionSpec;
-export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'hack', 'export'] as const;
+export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'matrix', 'hack', 'export'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 const treeOptions: readonly OptionName[] = ['arch', 'variant', 'kernel-src', 'kernel-version', 'no-patches', 'config-fragment'];
@@ -90,6 +91,7 @@ export const commandOptions: Readonly<Record<CommandName, readonly OptionName[]>
   check: [...treeOptions, 'keep-going', 'json'],
   stress: [...treeOptions, ...guestRunOptions, 'seconds', 'seed'],
   bench: [...treeOptions, ...guestRunOptions, 'seconds', 'rounds', 'json'],
+  matrix: ['arch', 'variant', 'config-fragment', ...guestRunOptions, 'versions', 'filter', 'keep-going', 'stress-seconds', 'seed', 'json'],
   hack: ['arch', 'dir', 'force'],
   export: ['dir', 'tree', 'base'],
 };
