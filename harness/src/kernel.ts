@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { ArchRecord } from '../../vm/arch.js';
 import { buildKernel, type BuildResult } from './build.js';
 import { RbmapError } from './errors.js';
@@ -50,7 +50,16 @@ export interface PreparedKernel extends PreparedTree {
   build: BuildResult;
 }
 
+/**
+ * The build folder of a tree. A tree the harness keeps in its cache builds in
+ * `<tree>/.rbmap-build/<arch>-<variant>`: the sources are then `../..` from every build
+ * folder, and with CCACHE_BASEDIR ccache sees the same command line for the same file in
+ * any tree, so builds of different kernel versions share their hits. Other trees (a
+ * --kernel-src tree built as it is, the hack tree) build in `<cache>/build/`, keyed by path.
+ */
 export function buildDirFor(cacheDir: string, arch: ArchRecord, variant: string, srcDir: string): string {
+  const rel = relative(join(cacheDir, 'trees'), srcDir);
+  if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && !rel.includes(sep)) return join(srcDir, '.rbmap-build', `${arch.name}-${variant}`);
   return join(cacheDir, 'build', `${arch.name}-${variant}-${sha256(srcDir).slice(0, 8)}`);
 }
 
