@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { distRoot } from '../../harness/src/paths.js';
 import { parseTap } from '../../harness/src/tap.js';
+import { traceMappingsIn } from '../guest/runner/leftovers.js';
 
 const runnerDir = join(distRoot, 'tests', 'guest', 'runner');
 
@@ -74,4 +75,54 @@ t.test('a test name pattern skips the others, file by file', async (t) => {
   ], { reject: false });
   t.equal(r.exitCode, 0);
   t.same(parseTap(String(r.stdout)).results.map((x) => [x.name, x.status]), [['x.test.js > resize: one', 'pass'], ['x.test.js > other', 'skip']]);
+});
+
+t.test('a file that leaves a trace_pipe_raw descriptor open fails, and the next file starts without it', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'rbmap-run-files-'));
+  t.teardown(() => rm(folder, { recursive: true, force: true }));
+  await writeFile(join(folder, 'package.json'), '{"type":"module"}\n');
+  await writeFile(join(folder, 'trace_pipe_raw'), '');
+  await writeFile(join(folder, 'a.test.js'), [
+    "import { openSync } from 'node:fs';",
+    "import { after, test } from 'node:test';",
+    "const kept = openSync(new URL('./trace_pipe_raw', import.meta.url), 'r');",
+    "const closedByItsHook = openSync(new URL('./trace_pipe_raw', import.meta.url), 'r');",
+    "after(async () => (await import('node:fs')).closeSync(closedByItsHook));",
+    "test('a passes', () => {});",
+    "export { kept };",
+  ].join('\n'));
+  await writeFile(join(folder, 'b.test.js'), [
+    "import { readdirSync, readlinkSync } from 'node:fs';",
+    "import { test } from 'node:test';",
+    "test('b sees no trace_pipe_raw descriptor', () => {",
+    "  const open = readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`).endsWith('/trace_pipe_raw'); } catch { return false; } });",
+    "  if (open.length > 0) throw new Error(`still open: ${open.join(', ')}`);",
+    "});",
+  ].join('\n'));
+  const r = await runFiles(folder, '--keep-going');
+  t.equal(r.exitCode, 1);
+  const parsed = parseTap(r.tap);
+  t.same(parsed.problems, []);
+  t.same(parsed.results.map((x) => [x.name, x.status]), [
+    ['a.test.js > a passes', 'pass'],
+    ['a.test.js > a.test.js', 'fail'],
+    ['b.test.js > b sees no trace_pipe_raw descriptor', 'pass'],
+  ]);
+  const why = parsed.results[1]?.diagnostic ?? '';
+  t.match(why, /a\.test\.js left open fd \d+ on \S+\/trace_pipe_raw behind; the runner unmapped and closed them/);
+  t.notMatch(why, /fd \d+ on .*, open fd/, "the descriptor the file's own after-hook closed is not reported");
+});
+
+t.test('trace_pipe_raw mappings are found in /proc/self/maps, other mappings are not', async (t) => {
+  const maps = [
+    '7f3c1a000000-7f3c1a003000 r--s 00000000 00:0c 1061                       /sys/kernel/tracing/per_cpu/cpu0/trace_pipe_raw',
+    '7f3c1a003000-7f3c1a004000 r--s 00003000 00:0c 1061                       /sys/kernel/tracing/instances/x/per_cpu/cpu1/trace_pipe_raw',
+    '7f3c1b000000-7f3c1b021000 rw-p 00000000 00:00 0 ',
+    '7f3c1c000000-7f3c1c001000 r--p 00000000 08:01 42                         /usr/lib/trace_pipe_raw.so',
+    '55d0c0000000-55d0c0001000 r-xp 00000000 08:01 7                          /usr/bin/node',
+  ].join('\n');
+  t.same(traceMappingsIn(maps).map((m) => [m.end - m.start, m.path]), [
+    [0x3000n, '/sys/kernel/tracing/per_cpu/cpu0/trace_pipe_raw'],
+    [0x1000n, '/sys/kernel/tracing/instances/x/per_cpu/cpu1/trace_pipe_raw'],
+  ]);
 });

@@ -5,6 +5,8 @@
  *
  *   node --test-reporter=<tap-per-file.js> run-files.js [--keep-going] [folder]
  *
+ * A file that leaves a trace_pipe_raw mapping or descriptor behind fails (the
+ * reporter adds a failing point named after the file) and the runner clears them.
  * Without --keep-going the files after the first one with a failure are not run: each
  * is reported as one failing test saying so. The exit code is node:test's: 1 when a
  * test failed.
@@ -13,6 +15,7 @@ import { readdirSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { clearLeftovers } from './leftovers.js';
 
 const args = process.argv.slice(2);
 const keepGoing = args.includes('--keep-going');
@@ -38,13 +41,20 @@ for (const file of files) {
   // code (and its tests) never overlap this one's.
   await new Promise<void>((done) => {
     describe(file, { timeout: Infinity }, async () => {
-      after(() => done());
       try {
         await import(pathToFileURL(join(folder, file)).href);
       } catch (error) {
         done();
         throw error;
       }
+      // After the file's own after-hooks (registered by the import, so they run first).
+      after(() => {
+        try {
+          clearLeftovers(file);
+        } finally {
+          done();
+        }
+      });
     });
   });
   if (!keepGoing && process.exitCode !== undefined && process.exitCode !== 0) failedFirst = file;

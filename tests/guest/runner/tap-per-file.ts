@@ -23,6 +23,8 @@ class FileDocument {
   private readonly output: string[] = [];
   private readonly pump: Promise<void>;
   childEvents = 0;
+  /** The file's plan, held back until the file ends: a failing after-hook adds a test before it. */
+  plan: NestedEvent | null = null;
 
   constructor() {
     this.pump = (async () => {
@@ -75,7 +77,12 @@ export default async function* tapPerFile(source: AsyncIterable<TestEvent>): Asy
     if (nesting > 0) {
       if (file === null) continue;
       file.childEvents += 1;
-      file.push({ ...event, data: { ...event.data, nesting: nesting - 1 } } as TestEvent);
+      const lifted = { ...event, data: { ...event.data, nesting: nesting - 1 } } as NestedEvent;
+      if (event.type === 'test:plan' && nesting === 1) {
+        file.plan = lifted;
+        continue;
+      }
+      file.push(lifted);
       yield* await file.take();
       continue;
     }
@@ -84,10 +91,15 @@ export default async function* tapPerFile(source: AsyncIterable<TestEvent>): Asy
       yield `# rbmap-suite: ${event.data.name}\n`;
       yield* await file.take();
     } else if ((event.type === 'test:pass' || event.type === 'test:fail') && file !== null) {
-      if (event.type === 'test:fail' && file.childEvents === 0) {
-        // The file failed before it declared a test (it did not load): one failing point for it.
-        file.push({ ...event, data: { ...event.data, testNumber: 1 } });
-        file.push({ type: 'test:plan', data: { nesting: 0, count: 1, column: 1, file: undefined, line: 1 } } as TestEvent);
+      const planned = file.plan?.type === 'test:plan' ? file.plan.data.count : 0;
+      const ownFailure = event.type === 'test:fail' && (event.data.details.error as { failureType?: string }).failureType !== 'subtestsFailed';
+      if (ownFailure) {
+        // The file failed on its own (it did not load, or an after-hook of it threw):
+        // one more failing point, named after the file, says why.
+        file.push({ ...event, data: { ...event.data, testNumber: planned + 1 } });
+        file.push({ type: 'test:plan', data: { nesting: 0, count: planned + 1, column: 1, file: undefined, line: 1 } } as TestEvent);
+      } else if (file.plan !== null) {
+        file.push(file.plan);
       }
       yield* await file.finish();
       file = null;
