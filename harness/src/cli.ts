@@ -37,7 +37,7 @@ commands:
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
-options that choose the kernel (run, shell, check, stress, bench):
+options that choose the kernel (run, shell, check, stress, bench; matrix the last three):
   --kernel-src DIR         build this tree instead of Debian's linux-source-6.1
   --kernel-version V       Debian's linux-source-6.1 of version V (apt-cache madison
                            linux-source-6.1), fetched from the archive into the cache
@@ -46,27 +46,28 @@ options that choose the kernel (run, shell, check, stress, bench):
   --arch NAME              architecture record from vm/ (default x86_64; also doctor, hack)
   --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
                            DEBUG_VM, DEBUG_PAGEALLOC, fault injection; its own build folder
-options that boot it (run, shell, stress, bench):
+options that boot it (run, shell, stress, bench, matrix):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
   --smp N                  guest CPUs (default 2)
   --mem MB                 guest memory (default 1024, at least 256)
   --kvm auto|kvm|tcg       accelerator; auto probes KVM once and falls back to TCG (default auto)
   --out DIR                run folder (default .rbmap/runs/<time>)
-options of a guest run (run, stress, bench):
+options of a guest run (run, stress, bench, matrix):
   --timeout S              whole guest run limit (default 900)
   --boot-timeout S         time allowed to reach the guest's /init (default 120)
   --watchdog S             end the guest after S seconds without any output (default 180)
   --test-timeout S         per guest test limit (default 120)
   -v, --verbose            echo the guest console while it runs
 options of one command:
-  --filter PATTERN         run: only guest tests whose name matches (node --test-name-pattern)
-  --keep-going             run: keep running guest test files after one fails
+  --filter PATTERN         run, matrix: only guest tests whose name matches (node --test-name-pattern)
+  --keep-going             run, matrix: keep running guest test files after one fails
                            check: keep applying/building the next patches after a failure
-  --stress-seconds N       run: how long the stress test runs (default 10)
-  --seed S                 run, stress: the stress test's seed (default: drawn and printed)
+  --stress-seconds N       run, matrix: how long the stress test runs (default 10)
+  --seed S                 run, stress, matrix: the stress test's seed (default: drawn and printed)
   --guest-mode MODE        run: test (default); hang: a guest that never finishes (proves the
                            watchdog); crash: the guest panics the kernel (proves crash reports)
-  --json                   run, check, bench: the summary as one JSON object on stdout
+  --versions all|V,V,...   matrix: the versions (default all that apt-cache madison lists)
+  --json                   run, check, bench, matrix: the summary as one JSON object on stdout
                            (the human report goes to stderr)
   --install                doctor: install what is missing (as root)
   --dir DIR / --tree DIR   hack, export: the hack tree (default .rbmap/linux)
