@@ -23,4 +23,8 @@ export interface ArchRecord {
   configFragment: string;
   /** Debian package providing the QEMU binary. */
   qemuPackage: string;
+  /** Debian's name of the architecture (dpkg --print-architecture). */
+  debianArch: string;
+  /** Host packages only this architecture needs (a cross compiler), with the file that proves each. */
+  hostPackages: readonly { debianPackage: string; purpose: string; probe: string }[];
 }

@@ -11,4 +11,6 @@ export const x86_64: ArchRecord = {
   console: 'ttyS0',
   configFragment: 'vm/fragments/x86_64.config',
   qemuPackage: 'qemu-system-x86',
+  debianArch: 'amd64',
+  hostPackages: [],
 };

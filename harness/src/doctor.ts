@@ -33,6 +33,7 @@ export function hostRequirements(arch: ArchRecord): HostRequirement[] {
     { debianPackage: 'python3', purpose: 'kernel build helper scripts', probe: '/usr/bin/python3' },
     { debianPackage: 'python3-ply', purpose: "checkpatch's SPDX licence check (spdxcheck.py)", probe: '/usr/lib/python3/dist-packages/ply/__init__.py' },
     { debianPackage: 'python3-git', purpose: "checkpatch's SPDX licence check (spdxcheck.py)", probe: '/usr/lib/python3/dist-packages/git/__init__.py' },
+    ...arch.hostPackages,
   ];
 }
 
@@ -79,11 +80,13 @@ export async function doctor(arch: ArchRecord, options: { install: boolean; log:
     });
     report = await examineHost(arch);
   }
-  for (const r of hostRequirements(arch)) {
-    const ok = !report.missing.includes(r);
-    options.log(`doctor: ${ok ? 'ok     ' : 'MISSING'} ${r.debianPackage.padEnd(18)} ${r.purpose}`);
+  const requirements = hostRequirements(arch);
+  const width = Math.max(...requirements.map((r) => r.debianPackage.length));
+  for (const r of requirements) {
+    const ok = !report.missing.some((m) => m.debianPackage === r.debianPackage && m.probe === r.probe);
+    options.log(`doctor: ${ok ? 'ok     ' : 'MISSING'} ${r.debianPackage.padEnd(width)} ${r.purpose}`);
   }
-  options.log(`doctor: ${report.nodeHeaders !== null ? 'ok     ' : 'MISSING'} ${'node headers'.padEnd(18)} ${report.nodeHeaders ?? 'node_api.h not found'}`);
+  options.log(`doctor: ${report.nodeHeaders !== null ? 'ok     ' : 'MISSING'} ${'node headers'.padEnd(width)} ${report.nodeHeaders ?? 'node_api.h not found'}`);
   if (report.missing.length > 0) {
     throw new RbmapError('E_HOST_DEPS', `missing host packages: ${names(report.missing)}`, {
       hint: `install them (as root): ${installCommand(report.missing)}  — or run: rbmap doctor --install`,

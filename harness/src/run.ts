@@ -57,8 +57,21 @@ async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
   return artifacts;
 }
 
+/** Debian's name of the architecture this harness runs on. */
+function hostDebianArch(): string {
+  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
+  return names[process.arch] ?? process.arch;
+}
+
 /** The kernel (source → patch → config → build) and the initramfs. */
 async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
+  // Before the kernel build: our initramfs is made of the host's own binaries.
+  const hostArch = hostDebianArch();
+  if (request.rootfs === undefined && request.arch.debianArch !== hostArch) {
+    throw new RbmapError('E_ROOTFS', `the harness assembles its initramfs from this ${hostArch} host's Node.js and busybox, which cannot run in an ${request.arch.name} guest`, {
+      hint: `boot an ${request.arch.name} initramfs of your own with --rootfs FILE (its /init must follow docs/internals.md); check --arch ${request.arch.name} needs none`,
+    });
+  }
   const kernel = await timed(timings, 'kernel', () =>
     prepareKernel({
       arch: request.arch,

@@ -19,7 +19,7 @@ async function rbmap(...args: string[]) {
 t.test('--help lists every command and the exit codes, and exits 0', async (t) => {
   const r = await rbmap('--help');
   t.equal(r.exitCode, ExitCode.pass);
-  for (const command of ['doctor', 'run', 'stress', 'shell', 'check', 'hack', 'export']) t.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  for (const command of ['doctor', 'run', 'stress', 'shell', 'check', 'bench', 'matrix', 'hack', 'export']) t.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'));
   t.match(r.stdout, /exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error/);
 });
 

@@ -1,0 +1,45 @@
+/** The architecture records are data the harness reads; arm64 is the second one. */
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { architectures } from '../../vm/index.js';
+import { doctor, hostRequirements } from '../../harness/src/doctor.js';
+import { ExitCode } from '../../harness/src/errors.js';
+import { projectRoot } from '../../harness/src/paths.js';
+import { buildQemuArgs } from '../../harness/src/qemu.js';
+
+t.test('every record names a fragment that exists and a cross compiler it asks doctor for', async (t) => {
+  t.same(Object.keys(architectures).sort(), ['arm64', 'x86_64']);
+  for (const arch of Object.values(architectures)) {
+    t.ok(existsSync(join(projectRoot, arch.configFragment)), `${arch.name}: ${arch.configFragment}`);
+    const packages = hostRequirements(arch).map((r) => r.debianPackage);
+    t.ok(packages.includes(arch.qemuPackage), `${arch.name}: doctor checks ${arch.qemuPackage}`);
+    if (arch.crossCompile !== '') t.ok(hostRequirements(arch).some((r) => r.probe === `/usr/bin/${arch.crossCompile}gcc`), `${arch.name}: doctor checks ${arch.crossCompile}gcc`);
+  }
+});
+
+t.test('arm64 boots on QEMU virt with a PL011 console', async (t) => {
+  const args = buildQemuArgs({ arch: architectures['arm64']!, kernel: 'Image', initrd: 'i.cpio', smp: 2, memMb: 1024, accel: 'tcg', append: ['rbmap.mode=test'], interactive: false });
+  t.same(args.slice(0, 4), ['-machine', 'virt,gic-version=3,accel=tcg', '-cpu', 'max,pauth-impdef=on']);
+  t.match(args[args.indexOf('-append') + 1] ?? '', /^console=ttyAMA0 /);
+});
+
+t.test('run --arch arm64 on an x86_64 host says at once that our initramfs cannot serve it (exit 4)', { skip: process.arch !== 'x64' ? 'an x86_64 host only' : false }, async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'rbmap-arch-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const r = await execa('node', [join(projectRoot, 'dist', 'harness', 'src', 'cli.js'), 'run', '--arch', 'arm64', '--out', out], { reject: false });
+  t.equal(r.exitCode, ExitCode.setupError);
+  t.match(String(r.stderr), /error \[E_ROOTFS\]: the harness assembles its initramfs from this amd64 host's Node\.js and busybox, which cannot run in an arm64 guest/);
+  t.match(String(r.stderr), /what to do: boot an arm64 initramfs of your own with --rootfs FILE/);
+  t.notMatch(String(r.stderr), /build: make/, 'refused before any kernel build');
+});
+
+t.test('doctor marks a missing package MISSING (and only that one) before it fails', async (t) => {
+  const lines: string[] = [];
+  const arch = { ...architectures['x86_64']!, hostPackages: [{ debianPackage: 'rbmap-no-such-package', purpose: 'a test', probe: '/nonexistent/rbmap-probe' }] };
+  await t.rejects(doctor(arch, { install: false, log: (line) => lines.push(line) }), { code: 'E_HOST_DEPS', message: /rbmap-no-such-package/ });
+  t.same(lines.filter((line) => line.includes('MISSING')).map((line) => line.split(/\s+/)[2]), ['rbmap-no-such-package']);
+});
