@@ -49,6 +49,9 @@ export interface MatrixRow {
 
 /** `all` or `V,V,...` against what the archive holds; an unknown version is a usage error naming the known ones. */
 export function selectVersions(spec: string, available: readonly string[]): string[] {
+  if (available.length === 0) {
+    throw new RbmapError('E_SOURCE', `apt-cache madison ${matrixPackage} lists no versions`, { hint: 'run apt-get update (as root), or check the apt sources' });
+  }
   if (spec === 'all') return [...available];
   const wanted = spec.split(',').map((v) => v.trim()).filter((v) => v !== '');
   const unknown = wanted.filter((v) => !available.includes(v));

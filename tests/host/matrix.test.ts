@@ -34,6 +34,7 @@ t.test('selectVersions: all, a list, and an unknown version named with the known
   t.same(selectVersions('6.1.170-3, 6.1.192-3', archive), ['6.1.170-3', '6.1.192-3']);
   t.throws(() => selectVersions('6.1.999-1,6.1.190-1', archive), { code: 'E_USAGE', message: /6\.1\.999-1 not in the archive; it has 6\.1\.192-3, 6\.1\.190-1, 6\.1\.170-3/ });
   t.throws(() => selectVersions(',', archive), { code: 'E_USAGE', message: /no version given/ });
+  t.throws(() => selectVersions('all', []), { code: 'E_SOURCE', message: /lists no versions/ });
 });
 
 t.test('matrixExitCode: the worst row, a crash worst of all', async (t) => {
