@@ -20,7 +20,9 @@ import { OperationLog, countWholeMarkersInPages, pinToCpu, prng, stableMeta } fr
 
 export interface StressThreadData {
   readonly seed: number;
-  readonly deadline: number;
+  /** How long the thread runs, counted from its own start: on a starved host a Node worker
+   *  thread can take longer to start than a short stress lasts. */
+  readonly durationMs: number;
   readonly cpu: number;
 }
 
@@ -28,7 +30,8 @@ export type StressThreadReport =
   | { readonly done: { steps: number; markersChecked: number; counts: Record<string, number> } }
   | { readonly failed: string };
 
-const { seed, deadline, cpu } = workerData as StressThreadData;
+const { seed, durationMs, cpu } = workerData as StressThreadData;
+const deadline = Date.now() + durationMs;
 const random = prng(seed);
 const cpus = onlineCpus();
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -454,7 +454,7 @@ if (readTraceFile(topLevel, 'available_tracers').split(/\s+/).includes('function
 }
 
 const thread = new Worker(new URL('./stress-thread.js', import.meta.url), {
-  workerData: { seed: seed ^ 0x5bd1e995, deadline: Date.now() + durationMs, cpu: cpus[(worker + 1) % cpus.length]! } satisfies StressThreadData,
+  workerData: { seed: seed ^ 0x5bd1e995, durationMs, cpu: cpus[(worker + 1) % cpus.length]! } satisfies StressThreadData,
 });
 const threadReport = new Promise<StressThreadReport>((resolve, reject) => {
   thread.once('message', (report: StressThreadReport) => resolve(report));
