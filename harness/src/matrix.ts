@@ -213,16 +213,20 @@ export async function runMatrix(request: MatrixRequest): Promise<{ rows: MatrixR
   await mkdir(request.outDir, { recursive: true });
   const rows: MatrixRow[] = [];
   const runResults = new Map<string, TestResult[]>();
+  const files = { json: join(request.outDir, 'matrix.json'), junit: join(request.outDir, 'matrix.xml') };
+  // Written after every version, so that a matrix stopped half-way still has its rows.
+  const write = async (): Promise<void> => {
+    await writeFile(files.json, `${JSON.stringify({ exitCode: matrixExitCode(rows), versions, rows }, null, 2)}\n`);
+    await writeFile(files.junit, matrixJUnit(rows, runResults));
+  };
   for (const [index, version] of versions.entries()) {
     request.log(`matrix: ${matrixPackage} ${version} (${index + 1} of ${versions.length})`);
     const { row, results } = await matrixVersion(request, version);
     rows.push(row);
     if (results !== undefined) runResults.set(version, results);
-    request.log(`matrix: ${version}: exit ${row.exitCode} in ${(row.timeMs / 60_000).toFixed(1)} min${row.detail !== '' ? ` (${row.detail})` : ''}`);
+    await write();
+    const ccache = row.ccache === null ? '' : `, ccache ${row.ccache.hits} hits ${row.ccache.misses} misses`;
+    request.log(`matrix: ${version}: exit ${row.exitCode} in ${(row.timeMs / 60_000).toFixed(1)} min${ccache}${row.detail !== '' ? ` (${row.detail})` : ''}`);
   }
-  const exitCode = matrixExitCode(rows);
-  const files = { json: join(request.outDir, 'matrix.json'), junit: join(request.outDir, 'matrix.xml') };
-  await writeFile(files.json, `${JSON.stringify({ exitCode, rows }, null, 2)}\n`);
-  await writeFile(files.junit, matrixJUnit(rows, runResults));
-  return { rows, exitCode, files };
+  return { rows, exitCode: matrixExitCode(rows), files };
 }
