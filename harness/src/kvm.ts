@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { constants, accessSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch as hostArch, release } from 'node:os';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ArchRecord } from '../../vm/arch.js';
+import { hostDebianArch } from '../../vm/index.js';
 import { runQemu } from './boot.js';
 import { guestCommandLineWords, probeOkMarker } from './contract.js';
 import { RbmapError } from './errors.js';
@@ -45,9 +46,6 @@ interface ProbeVerdict {
 type ProbeCache = Record<string, ProbeVerdict>;
 
 const execFileAsync = promisify(execFile);
-
-/** x86_64 guests can use KVM on x86_64 hosts, arm64 on arm64: the arch's name matches Node's. */
-const nodeArchOf: Record<string, string> = { x86_64: 'x64', arm64: 'arm64', aarch64: 'arm64' };
 
 function kvmDeviceUsable(device: string): boolean {
   try {
@@ -98,8 +96,9 @@ export async function chooseAccel(options: ChooseAccelOptions): Promise<AccelCho
     return { accel: 'kvm', why: 'KVM requested', cached: false };
   }
 
-  if (nodeArchOf[options.arch.name] !== hostArch()) {
-    return { accel: 'tcg', why: `the ${options.arch.name} guest does not match the ${hostArch()} host`, cached: false };
+  // KVM runs a guest of the host's own architecture only.
+  if (options.arch.debianArch !== hostDebianArch()) {
+    return { accel: 'tcg', why: `the ${options.arch.name} guest does not match the ${hostDebianArch()} host`, cached: false };
   }
   if (!kvmDeviceUsable(device)) return { accel: 'tcg', why: `${device} is not usable`, cached: false };
 

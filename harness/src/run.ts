@@ -15,6 +15,7 @@ import { buildQemuArgs, type Accel, type QemuOptions } from './qemu.js';
 import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type RunArtifacts } from './report.js';
 import { buildRootfs } from './rootfs.js';
 import { parseTap } from './tap.js';
+import { hostDebianArch } from '../../vm/index.js';
 
 export type GuestMode = 'test' | 'hang' | 'crash' | 'shell';
 
@@ -55,12 +56,6 @@ async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
   const artifacts = runArtifactPaths(dir);
   for (const f of [artifacts.tap, artifacts.ktap, artifacts.status]) await rm(f, { force: true });
   return artifacts;
-}
-
-/** Debian's name of the architecture this harness runs on. */
-function hostDebianArch(): string {
-  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
-  return names[process.arch] ?? process.arch;
 }
 
 /** The kernel (source → patch → config → build) and the initramfs. */

@@ -2,6 +2,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { arm64 } from '../../vm/arm64.js';
 import { x86_64 } from '../../vm/x86_64.js';
 import { chooseAccel, type ChooseAccelOptions } from '../../harness/src/kvm.js';
 import { projectRoot } from '../../harness/src/paths.js';
@@ -56,4 +57,12 @@ t.test('auto: a probe that hangs falls back to TCG quickly and leaves no QEMU', 
   const choice = await chooseAccel(options({ cacheDir: join(dir, 'cache-hang') }));
   t.match(choice, { accel: 'tcg', cached: false, why: /no rbmap-probe-ok within 1\.5 s/ });
   t.ok(Date.now() - started < 6000);
+});
+
+t.test('auto: a guest of another architecture than the host gets TCG without a probe', async (t) => {
+  const logged: string[] = [];
+  const other = process.arch === 'arm64' ? x86_64 : arm64;
+  const choice = await chooseAccel(options({ arch: { ...other, qemuBinary: '/nonexistent/qemu' }, cacheDir: join(dir, 'cache-foreign'), log: (m) => logged.push(m) }));
+  t.match(choice, { accel: 'tcg', cached: false, why: new RegExp(`the ${other.name} guest does not match the \\w+ host`) });
+  t.notOk(existsSync(join(dir, 'cache-foreign')), 'no probe verdict written: nothing was tried');
 });
