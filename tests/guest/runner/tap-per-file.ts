@@ -22,7 +22,6 @@ class FileDocument {
   private ended = false;
   private readonly output: string[] = [];
   private readonly pump: Promise<void>;
-  childEvents = 0;
   /** The file's plan, held back until the file ends: a failing after-hook adds a test before it. */
   plan: NestedEvent | null = null;
 
@@ -76,7 +75,6 @@ export default async function* tapPerFile(source: AsyncIterable<TestEvent>): Asy
     const { nesting } = event.data;
     if (nesting > 0) {
       if (file === null) continue;
-      file.childEvents += 1;
       const lifted = { ...event, data: { ...event.data, nesting: nesting - 1 } } as NestedEvent;
       if (event.type === 'test:plan' && nesting === 1) {
         file.plan = lifted;
