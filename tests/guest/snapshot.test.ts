@@ -16,6 +16,7 @@ import {
   resetBuffer,
   RingBufferMapping,
   setBufferSizeKb,
+  setTracingOn,
   snapshotSupported,
   sys,
   topLevel,
@@ -26,6 +27,7 @@ import {
   writeTraceFile,
 } from '../../reader/index.js';
 import { assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
+import { captureState, restoreState } from './lib/trace-state.js';
 import { openSync, readFileSync } from 'node:fs';
 
 const RING_PAGES = 4;
@@ -111,6 +113,24 @@ traceTest('snapshot: per-CPU and whole-buffer snapshots work again after the unm
   writeTraceFile(topLevel, 'snapshot', '1\n');
   assert.ok(snapshotText(topLevel).includes(': snap-after-global'), 'whole-buffer snapshot holds the new marker');
   assert.ok(!readTraceFile(topLevel, 'trace').includes('snap-after-global'), 'and the live buffer no longer does');
+});
+
+traceTest('snapshot: after a whole-buffer snapshot taken with tracing off, restoring the trace state makes per-CPU snapshots work again', ({ t, cleanup }) => {
+  cleanup.snapshot(topLevel);
+  // What the stress does at random: the snapshot buffer inherits tracing_on=0 and keeps it.
+  setTracingOn(topLevel, false);
+  writeTraceFile(topLevel, 'snapshot', '1\n');
+  setTracingOn(topLevel, true);
+  writeTraceFile(topLevel, 'snapshot', '0\n');
+  prepare(topLevel, 'snap-off');
+  writePerCpuFile(topLevel, 0, 'snapshot', '1\n');
+  const swappedWhileOff = snapshotText(topLevel, 0).includes(': snap-off-000149');
+  t.diagnostic(`per-CPU snapshot with the snapshot buffer not recording: ${swappedWhileOff ? 'swapped' : 'silently not swapped (ring_buffer_swap_cpu: -EAGAIN)'}`);
+
+  restoreState(captureState());
+  prepare(topLevel, 'snap-rearmed');
+  writePerCpuFile(topLevel, 0, 'snapshot', '1\n');
+  assert.ok(snapshotText(topLevel, 0).includes(': snap-rearmed-000149'), 'per-CPU snapshot holds the markers after the restore');
 });
 
 traceTest('snapshot: per_cpu/cpu0/snapshot_raw (the swappable snapshot buffer) cannot be mapped (ENODEV)', ({ cleanup }) => {

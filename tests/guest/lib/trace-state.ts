@@ -15,8 +15,10 @@ import {
   setClock,
   setTracingOn,
   snapshotAllocated,
+  snapshotSupported,
   topLevel,
   type TraceArray,
+  writeTraceFile,
 } from '../../../reader/index.js';
 
 
@@ -45,9 +47,10 @@ export function captureState(array: TraceArray = topLevel): TraceState {
 }
 
 /**
- * Put the captured state back: instances created since removed, snapshot freed
- * if it was not allocated, clock, per-CPU sizes (only where they changed, so an
- * unexpanded top-level buffer stays small), tracing_on, and an empty buffer.
+ * Put the captured state back: instances created since removed, the snapshot
+ * buffer recording again, snapshot freed if it was not allocated, clock, per-CPU
+ * sizes (only where they changed, so an unexpanded top-level buffer stays small),
+ * tracing_on, and an empty buffer.
  * Failures are collected and thrown together so one does not hide the others.
  */
 export function restoreState(state: TraceState): void {
@@ -64,6 +67,9 @@ export function restoreState(state: TraceState): void {
       attempt(`remove leftover instance ${name}`, () => removeInstance(name));
     }
   }
+  if (state.tracingOn && snapshotSupported(state.array)) {
+    attempt('snapshot buffer recording', () => rearmSnapshotBuffer(state.array));
+  }
   attempt('snapshot', () => {
     if (!state.snapshotAllocated && snapshotAllocated(state.array)) freeSnapshot(state.array);
   });
@@ -78,4 +84,18 @@ export function restoreState(state: TraceState): void {
   attempt('tracing_on', () => setTracingOn(state.array, state.tracingOn));
   attempt('reset', () => resetBuffer(state.array));
   if (failures.length > 0) throw new Error(`restoring tracefs state failed:\n${failures.join('\n')}`);
+}
+
+/**
+ * A whole-buffer snapshot taken while tracing is off leaves the snapshot buffer
+ * itself not recording (update_max_tr() hands it the live buffer's tracing_on
+ * before the swap), and freeing the snapshot does not change that. Every later
+ * per-CPU snapshot is then refused inside the kernel (ring_buffer_swap_cpu()
+ * returns -EAGAIN) while the write to per_cpu/cpuN/snapshot still succeeds. A
+ * whole-buffer swap with tracing on hands the snapshot buffer "on" again. Done
+ * before the sizes are restored: the write expands a never-expanded buffer.
+ */
+function rearmSnapshotBuffer(array: TraceArray): void {
+  setTracingOn(array, true);
+  writeTraceFile(array, 'snapshot', '1\n');
 }
