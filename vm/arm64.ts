@@ -15,6 +15,7 @@ export const arm64: ArchRecord = {
   qemuPackage: 'qemu-system-arm',
   debianArch: 'arm64',
   hostPackages: [
-    { debianPackage: 'gcc-aarch64-linux-gnu', purpose: 'cross-compiles the arm64 kernel', probe: '/usr/bin/aarch64-linux-gnu-gcc' },
+    { debianPackage: 'gcc-aarch64-linux-gnu', purpose: 'cross-compiles the arm64 kernel, the addon and the bench reader', probe: '/usr/bin/aarch64-linux-gnu-gcc' },
+    { debianPackage: 'libc6-dev-arm64-cross', purpose: "the arm64 C library's headers and static libc (addon, bench reader)", probe: '/usr/aarch64-linux-gnu/lib/libc.a' },
   ],
 };

@@ -1,7 +1,9 @@
 /**
- * Builds the guest's Node-API addon (reader/addon/rbmap_sys.c) with the host
- * compiler, against the host Node's headers: the guest runs the host's node
- * binary, so the ABI matches by construction.
+ * Builds the guest's Node-API addon (reader/addon/rbmap_sys.c) with the guest
+ * architecture's compiler (the host's gcc, or the cross compiler), against the host
+ * Node's headers: the addon asks for Node-API 8, whose ABI every Node since 16
+ * keeps, so it loads in the host's node (x86_64 guests) and in Debian's arm64
+ * Node 18 alike.
  *
  * Cached by sha256(source + compiler command + node version) in
  * <cacheDir>/addon/rbmap_sys-<hash>.node.
@@ -17,10 +19,10 @@ import { isExecaError, tryRun } from './proc.js';
 export interface BuildAddonOptions {
   /** Cache root; the addon goes to <cacheDir>/addon/. */
   cacheDir: string;
+  /** The guest architecture's CROSS_COMPILE prefix ('' for the host's own gcc). */
+  crossCompile: string;
   log: (line: string) => void;
 }
-
-const compiler = 'gcc';
 const baseFlags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror'] as const;
 
 async function exists(path: string): Promise<boolean> {
@@ -64,6 +66,7 @@ interface NativeBuild {
 async function compileCached(build: NativeBuild, options: BuildAddonOptions): Promise<string> {
   const { cacheDir, log } = options;
   const { what, source, flags } = build;
+  const compiler = `${options.crossCompile}gcc`;
   let text: Buffer;
   try {
     text = await readFile(source);
@@ -99,7 +102,7 @@ async function compileCached(build: NativeBuild, options: BuildAddonOptions): Pr
     await rm(tmp, { force: true });
     if (isExecaError(e) && e.code === 'ENOENT') {
       throw new RbmapError('E_HOST_DEPS', `the C compiler '${compiler}' is not installed (needed for ${what})`, {
-        hint: 'apt-get install gcc',
+        hint: options.crossCompile === '' ? 'apt-get install gcc' : `install the cross compiler: rbmap doctor --install --arch <the guest's>`,
         cause: e,
       });
     }

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
 import { nodeHeadersDir } from './addon.js';
-import { runWithProgress } from './proc.js';
+import { runWithProgress, tryRun } from './proc.js';
+import { hostDebianArch } from '../../vm/index.js';
 
 /** A host requirement: a Debian package, and a file that proves it is usable. */
 export interface HostRequirement {
@@ -58,6 +59,7 @@ export function installCommand(missing: HostRequirement[]): string {
  * Throws E_HOST_DEPS naming each missing package and the command that fixes it.
  */
 export async function doctor(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<void> {
+  await checkForeignArchitecture(arch, options);
   let report = await examineHost(arch);
   if (report.missing.length > 0 && options.install) {
     if (process.getuid?.() !== 0) {
@@ -101,4 +103,33 @@ export async function doctor(arch: ArchRecord, options: { install: boolean; log:
 
 function names(list: HostRequirement[]): string {
   return list.map((r) => r.debianPackage).join(', ');
+}
+
+/** The architectures dpkg takes packages of besides the host's own. */
+async function foreignArchitectures(): Promise<string[]> {
+  const r = await tryRun('dpkg', ['--print-foreign-architectures']);
+  return r.stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+}
+
+/**
+ * A guest of another architecture runs Debian's packages of its own (userland.ts): apt
+ * must list them, which takes `dpkg --add-architecture` and `apt-get update` (nothing of
+ * that architecture is installed on the host).
+ */
+async function checkForeignArchitecture(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<void> {
+  if (arch.debianArch === hostDebianArch() || (await foreignArchitectures()).includes(arch.debianArch)) return;
+  const fix = `dpkg --add-architecture ${arch.debianArch} && apt-get update`;
+  if (!options.install || process.getuid?.() !== 0) {
+    options.log(`doctor: MISSING ${arch.debianArch} package lists (the guest's busybox and Node.js)`);
+    throw new RbmapError('E_HOST_DEPS', `apt does not list Debian's ${arch.debianArch} packages, which the ${arch.name} guest's userland comes from`, {
+      hint: `as root: ${fix}  — or run: rbmap doctor --install --arch ${arch.name}`,
+    });
+  }
+  options.log(`doctor: adding the ${arch.debianArch} architecture to dpkg (its package lists only: nothing of it is installed)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await runWithProgress('dpkg', ['--add-architecture', arch.debianArch], { label: 'doctor: dpkg --add-architecture', env, errorCode: 'E_HOST_DEPS', hint: `run it by hand: ${fix}` });
+  await runWithProgress('apt-get', ['update', '-q'], {
+    label: 'doctor: apt-get update', env, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable',
+    status: (line) => (/^(Get|Hit)\b/.test(line) ? line.slice(0, 100) : undefined),
+  });
 }

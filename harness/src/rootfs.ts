@@ -6,6 +6,8 @@
  *   /bin/busybox + applet links    <- the host's busybox-static
  *   <node path> (+ /usr/bin/node)  <- the host's node binary (process.execPath)
  *   every library `ldd node` lists, at the same path, plus the dynamic loader
+ *   (a guest of another architecture gets Debian's packages of its own instead of the
+ *   host's busybox, node and libraries: userland.ts)
  *   /opt/rbmap/reader/             <- dist/reader (the reader library; /usr/bin/rbmap-cat links to its bin/rbmap-cat.js)
  *   /opt/rbmap/tests/guest/        <- dist/tests/guest (guest tests, helpers)
  *   /opt/rbmap/package.json        <- {"type":"module"}
@@ -27,6 +29,7 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { isExecaError } from './proc.js';
 import { RbmapError } from './errors.js';
+import type { DebianUserland } from './userland.js';
 
 export interface BuildRootfsOptions {
   /** Cache root; images go to <cacheDir>/rootfs/. */
@@ -39,6 +42,8 @@ export interface BuildRootfsOptions {
   guestTrees: readonly GuestTree[];
   /** The guest /init script (rootfs/init). */
   initPath: string;
+  /** The guest's own busybox and Node.js when its architecture is not the host's (debianUserland()); default: the host's. */
+  userland?: DebianUserland;
   log: (line: string) => void;
 }
 
@@ -266,6 +271,9 @@ interface RootfsInputs {
   applets: string[];
   node: HostFile;
   libs: HostFile[];
+  /** Copied in first, as it is (a DebianUserland's root), or null. */
+  userlandTree: string | null;
+  userlandPackages: readonly string[];
   init: Buffer;
   addon: Buffer;
   bench: Buffer;
@@ -274,18 +282,24 @@ interface RootfsInputs {
 
 async function gatherInputs(options: BuildRootfsOptions): Promise<RootfsInputs> {
   await checkCpio();
-  const busybox = await findBusybox();
-  const applets = await busyboxApplets(busybox);
-  const node = await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');
-  const libs = await Promise.all(
+  const { userland } = options;
+  const fromUserland = (path: string): string => join(userland?.root ?? '/', ...path.split('/').filter((s) => s !== ''));
+  const busybox = userland !== undefined ? fromUserland(userland.busybox) : await findBusybox();
+  const applets = userland !== undefined ? userland.applets : await busyboxApplets(busybox);
+  const node = userland !== undefined
+    ? { ...(await hostFile(fromUserland(userland.node), 'the guest node binary', `remove ${userland.root} to fetch the userland again`)), path: userland.node }
+    : await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');
+  const libs = userland !== undefined ? [] : await Promise.all(
     (await sharedLibraries(node.real)).map((lib) => hostFile(lib, 'shared library', 'reinstall the package that provides it')),
   );
+  const userlandTree = userland?.root ?? null;
+  const userlandPackages = userland?.packages ?? [];
   const init = await readInput(options.initPath, 'the guest init', 'restore rootfs/init from the checkout');
   const addon = await readInput(options.addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
   const bench = await readInput(options.benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
   const guestFiles: GuestFile[] = [];
   for (const tree of options.guestTrees) guestFiles.push(...(await readGuestTree(tree, options.log)));
-  return { busybox, applets, node, libs, init, addon, bench, guestFiles };
+  return { busybox, applets, node, libs, userlandTree, userlandPackages, init, addon, bench, guestFiles };
 }
 
 /** The image's name: a hash of the contents of what we build, and of path, size and mtime of what the host provides. */
@@ -300,6 +314,7 @@ async function imageDigest(inputs: RootfsInputs): Promise<string> {
   }
   await hashStat(hash, { path: '/bin/busybox', real: inputs.busybox, mode: 0o755 });
   hash.update(`applets\0${inputs.applets.join(' ')}\n`);
+  hash.update(`userland\0${inputs.userlandPackages.join(' ')}\n`);
   await hashStat(hash, inputs.node);
   for (const lib of inputs.libs) await hashStat(hash, lib);
   return hash.digest('hex').slice(0, 20);
@@ -312,6 +327,7 @@ async function stageTree(staging: string, inputs: RootfsInputs): Promise<void> {
     await mkdir(at(d), { recursive: true });
   }
   await chmod(at('tmp'), 0o1777);
+  if (inputs.userlandTree !== null) await execa('cp', ['-a', `${inputs.userlandTree}/.`, staging]);
 
   const copyHost = async (file: HostFile): Promise<void> => {
     await mkdir(dirname(at(file.path)), { recursive: true });
@@ -404,7 +420,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   }
 
   const bytes = (await stat(image)).size;
-  log(`rootfs: built ${image} (${bytes} bytes, ${inputs.libs.length} libraries, ${inputs.guestFiles.length} guest files) in ${Date.now() - started} ms`);
+  log(`rootfs: built ${image} (${bytes} bytes, ${inputs.userlandTree === null ? `${inputs.libs.length} host libraries` : `${inputs.userlandPackages.length} Debian packages`}, ${inputs.guestFiles.length} guest files) in ${Date.now() - started} ms`);
   await pruneOld(outDir, image, log).catch((e: unknown) => log(`rootfs: pruning old images failed: ${firstLine(e)}`));
   return { path: image, rebuilt: true, bytes };
 }

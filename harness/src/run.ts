@@ -16,6 +16,7 @@ import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type R
 import { buildRootfs } from './rootfs.js';
 import { parseTap } from './tap.js';
 import { hostDebianArch } from '../../vm/index.js';
+import { debianUserland } from './userland.js';
 
 export type GuestMode = 'test' | 'hang' | 'crash' | 'shell';
 
@@ -60,13 +61,12 @@ async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
 
 /** The kernel (source → patch → config → build) and the initramfs. */
 async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
-  // Before the kernel build: our initramfs is made of the host's own binaries.
-  const hostArch = hostDebianArch();
-  if (request.rootfs === undefined && request.arch.debianArch !== hostArch) {
-    throw new RbmapError('E_ROOTFS', `the harness assembles its initramfs from this ${hostArch} host's Node.js and busybox, which cannot run in an ${request.arch.name} guest`, {
-      hint: `boot an ${request.arch.name} initramfs of your own with --rootfs FILE (its /init must follow docs/internals.md); check --arch ${request.arch.name} needs none`,
-    });
-  }
+  // Before the kernel build, so that a missing package stops the run at once: a guest of
+  // another architecture than the host's runs Debian's busybox and Node.js of its own.
+  const foreign = request.rootfs === undefined && request.arch.debianArch !== hostDebianArch();
+  const userland = foreign
+    ? await timed(timings, 'userland', () => debianUserland({ cacheDir: request.cacheDir, debianArch: request.arch.debianArch, log: request.log }))
+    : undefined;
   const kernel = await timed(timings, 'kernel', () =>
     prepareKernel({
       arch: request.arch,
@@ -88,14 +88,16 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
     initrd = request.rootfs;
   } else {
     initrd = await timed(timings, 'rootfs', async () => {
-      const addonPath = await buildAddon({ cacheDir: request.cacheDir, log: request.log });
-      const benchPath = await buildBenchReader({ cacheDir: request.cacheDir, log: request.log });
+      const native = { cacheDir: request.cacheDir, crossCompile: request.arch.crossCompile, log: request.log };
+      const addonPath = await buildAddon(native);
+      const benchPath = await buildBenchReader(native);
       const image = await buildRootfs({
         cacheDir: request.cacheDir,
         addonPath,
         benchPath,
         guestTrees: projectPaths.guestTrees,
         initPath: projectPaths.rootfsInit,
+        ...(userland !== undefined ? { userland } : {}),
         log: request.log,
       });
       request.log(`rootfs: ${image.path} (${(image.bytes / 1e6).toFixed(1)} MB, ${image.rebuilt ? 'built' : 'cached'})`);

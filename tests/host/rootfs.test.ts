@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
-import { appendFile, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -31,11 +31,11 @@ async function listCpio(path: string): Promise<string[]> {
   return stdout.split('\n').filter((s) => s !== '');
 }
 
-const addonPath = await buildAddon({ cacheDir, log });
-const benchPath = await buildBenchReader({ cacheDir, log });
+const addonPath = await buildAddon({ cacheDir, crossCompile: '', log });
+const benchPath = await buildBenchReader({ cacheDir, crossCompile: '', log });
 
 t.test('addon build is cached', async (t) => {
-  const again = await buildAddon({ cacheDir, log });
+  const again = await buildAddon({ cacheDir, crossCompile: '', log });
   t.equal(again, addonPath, 'same source, flags and node: same file');
   t.match(lines.join('\n'), /native: cached .*rbmap_sys-/);
 });
@@ -111,6 +111,36 @@ t.test('rootfs: contents, cache hit, rebuild on change, stale files left out', a
   await writeFile(join(compiled, 'lib', 'helper.js'), 'export const x = 2;\n');
   const fourth = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath, log });
   t.equal(fourth.rebuilt, true, 'a changed guest file rebuilds');
+});
+
+t.test("rootfs: a guest of another architecture gets its userland's tree, busybox, node and applets, and none of the host's", async (t) => {
+  // A stand-in for debianUserland()'s unpacked packages: the layout is what is tested here.
+  const root = join(work, 'userland-root');
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await mkdir(join(root, 'usr', 'bin'), { recursive: true });
+  await mkdir(join(root, 'usr', 'share', 'nodejs', 'acorn'), { recursive: true });
+  await writeFile(join(root, 'bin', 'busybox'), 'guest busybox\n', { mode: 0o755 });
+  await writeFile(join(root, 'usr', 'bin', 'node'), 'guest node\n', { mode: 0o755 });
+  await writeFile(join(root, 'usr', 'share', 'nodejs', 'acorn', 'index.js'), 'export {};\n');
+  await symlink('node', join(root, 'usr', 'bin', 'nodejs'));
+  const userland = { root, busybox: '/bin/busybox', node: '/usr/bin/node', applets: ['mount', 'sh'], packages: ['nodejs:arm64=18.20.4'] };
+  const guestTrees = projectPaths.guestTrees;
+
+  const image = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath: projectPaths.rootfsInit, userland, log });
+  const entries = new Set(await listCpio(image.path));
+  for (const want of ['bin/busybox', 'bin/sh', 'bin/mount', 'usr/bin/node', 'usr/bin/nodejs', 'usr/share/nodejs/acorn/index.js', 'init']) {
+    t.ok(entries.has(want), `cpio holds ${want}`);
+  }
+  t.notOk(entries.has('bin/ls'), "only the guest busybox's applets are linked");
+  const nodePath = process.execPath.replace(/^\//, '');
+  if (nodePath !== 'usr/bin/node') t.notOk(entries.has(nodePath), "the host's node is not packed");
+  const hostLibc = (await listCpio(image.path)).filter((e) => /libc\.so\.6$/.test(e));
+  t.same(hostLibc, [], "the host's libraries are not packed");
+  const { stdout: node } = await execa('cpio', ['-i', '--quiet', '--to-stdout', 'usr/bin/node'], { inputFile: image.path });
+  t.equal(node, 'guest node', "usr/bin/node is the userland's");
+
+  const again = await buildRootfs({ cacheDir, addonPath, benchPath, guestTrees, initPath: projectPaths.rootfsInit, userland: { ...userland, packages: ['nodejs:arm64=18.20.5'] }, log });
+  t.not(again.path, image.path, 'another package version is another image');
 });
 
 t.test('rootfs: a compiled folder without guest files is an E_ROOTFS error with a hint', async (t) => {
