@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { parseHeaderPage } from './format.js';
 
 export const TRACEFS_ROOT = '/sys/kernel/tracing';
 
@@ -157,29 +158,38 @@ export function setBufferSizeKb(array: TraceArray, kb: number, cpu?: number): vo
   else writePerCpuFile(array, cpu, 'buffer_size_kb', `${kb}\n`);
 }
 
-/** Page payload of a ring-buffer data page on this kernel (page minus its header). */
-export const DATA_BYTES_PER_PAGE_4K = 4096 - 16;
+let pagePayloadOfThisKernel: number | null = null;
+
+/**
+ * Payload of a ring-buffer data page on the running kernel (BUF_PAGE_SIZE: the page
+ * less its header; 4080 bytes with 4 KiB pages, 65520 with 64 KiB), read once from
+ * the data field of events/header_page.
+ */
+export function dataBytesPerPage(): number {
+  pagePayloadOfThisKernel ??= parseHeaderPage(readFileSync(join(TRACEFS_ROOT, 'events', 'header_page'), 'utf8')).dataCapacity;
+  return pagePayloadOfThisKernel;
+}
 
 /**
  * Ring pages the kernel allocates for buffer_size_kb = kb:
  * DIV_ROUND_UP(kb * 1024, BUF_PAGE_SIZE), at least 2 (ring_buffer_resize()).
  */
-export function ringPagesForKb(kb: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
-  return Math.max(2, Math.ceil((kb * 1024) / dataBytesPerPage));
+export function ringPagesForKb(kb: number, payload: number = dataBytesPerPage()): number {
+  return Math.max(2, Math.ceil((kb * 1024) / payload));
 }
 
 /**
  * What buffer_size_kb reads back for a ring of `pages` pages: the kernel shows
  * pages * BUF_PAGE_SIZE >> 10, not the value written.
  */
-export function kbShownForRingPages(pages: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
-  return Math.floor((pages * dataBytesPerPage) / 1024);
+export function kbShownForRingPages(pages: number, payload: number = dataBytesPerPage()): number {
+  return Math.floor((pages * payload) / 1024);
 }
 
 /** Smallest buffer_size_kb that gives exactly `pages` ring pages. */
-export function kbForRingPages(pages: number, dataBytesPerPage: number = DATA_BYTES_PER_PAGE_4K): number {
-  const kb = Math.floor(((pages - 1) * dataBytesPerPage) / 1024) + 1;
-  if (ringPagesForKb(kb, dataBytesPerPage) !== pages) {
+export function kbForRingPages(pages: number, payload: number = dataBytesPerPage()): number {
+  const kb = Math.floor(((pages - 1) * payload) / 1024) + 1;
+  if (ringPagesForKb(kb, payload) !== pages) {
     throw new Error(`no buffer_size_kb gives exactly ${pages} pages`);
   }
   return kb;

@@ -31,7 +31,7 @@ import {
   tracePath,
   writeMarkers,
 } from '../../reader/index.js';
-import { assertErrno, formats, markersOf, markersOfRawPages, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
+import { assertErrno, formats, markersOf, markersOfRawPages, pagesWorthOf, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
 
 const RING_PAGES = 6;
 
@@ -75,7 +75,7 @@ traceTest('coexist: read() through a second, unmapped fd of a mapped CPU works t
 
 traceTest('coexist: splice() of the mapped trace_pipe_raw returns full pages; the rest stays on the mapped reader page', ({ cleanup }) => {
   smallCpu0Ring(RING_PAGES);
-  const markers = numberedMarkers('coexist-splice', 350);
+  const markers = numberedMarkers('coexist-splice', pagesWorthOf(350));
   writeMarkers(topLevel, markers);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, nonBlocking: true }));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.mapFd(fd, 0));

@@ -15,14 +15,14 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { ChildHelper, describeChild, formats, markersOf, readerScript, traceTest, type Cleanup } from './lib/testing.js';
+import { ChildHelper, type Cleanup, describeChild, formats, markersOf, pagesWorthOf, readerScript, traceTest } from './lib/testing.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
   sys.setAffinity(0);
   setBufferSizeKb(topLevel, kbForRingPages(8), 0);
   resetBuffer(topLevel);
   // About four pages of markers: several reader-page handovers, no overwrite.
-  const markers = numberedMarkers('consumer', 400);
+  const markers = numberedMarkers('consumer', pagesWorthOf(400));
   writeMarkers(topLevel, markers);
 
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));

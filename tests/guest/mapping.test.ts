@@ -309,9 +309,16 @@ traceTest('mapping: the bytes of the meta page after data_pages[] are zero', ({ 
   assert.equal(nonZero, -1, `byte ${META_DATA_PAGES + 4 * meta.nrDataPages + nonZero} of the meta page is not zero`);
 });
 
-traceTest('mapping: a ring of 1016 pages maps, 1017 pages (more than one meta page lists) gives E2BIG', ({ cleanup }) => {
-  const capacity = metaPageCapacity(sys.pageSize());
-  assert.equal(capacity, (4096 - 32) / 4, 'capacity of a 4 KiB meta page');
+traceTest('mapping: a ring of as many pages as one meta page lists (1016 with 4 KiB pages) maps, one page more gives E2BIG', ({ t, cleanup }) => {
+  const pageSize = sys.pageSize();
+  const capacity = metaPageCapacity(pageSize);
+  assert.equal(capacity, (pageSize - 32) / 4, `capacity of a ${pageSize / 1024} KiB meta page: data_pages[] from byte 32 to its end`);
+  const tooBigBytes = (capacity + 1) * pageSize;
+  const memBytes = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
+  if (tooBigBytes > memBytes / 2) {
+    t.skip(`a ${capacity + 1}-page ring takes ${(tooBigBytes / 2 ** 20).toFixed(0)} MiB with ${pageSize / 1024} KiB pages, more than half of this guest's ${(memBytes / 2 ** 20).toFixed(0)} MiB (boot it with a larger --mem)`);
+    return;
+  }
   const name = `rbmap-e2big-${process.pid}`;
   cleanup.instance(name);
   const array = createInstance(name);

@@ -16,11 +16,11 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { formats, markersOf, traceTest } from './lib/testing.js';
+import { formats, markersOf, pagesWorthOf, traceTest } from './lib/testing.js';
 
 const RING_PAGES = 3;
-/** Markers of this size fit about 110 to a page: 1200 laps a 3-page ring several times. */
-const LAPPING_COUNT = 1200;
+/** Markers of this size fit about 110 to a 4 KiB page: 1200 laps a 3-page ring several times. */
+const LAPPING_COUNT = pagesWorthOf(1200);
 
 function smallCpu0Ring(): void {
   sys.setAffinity(0);
@@ -72,7 +72,7 @@ traceTest('overrun: a writer lapping a mapped reader mid-way: every event is rea
   smallCpu0Ring();
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const consumer = new MappedConsumer(ring, formats());
-  const first = numberedMarkers('mid-a', 150);
+  const first = numberedMarkers('mid-a', pagesWorthOf(150));
   writeMarkers(topLevel, first);
   // Take only the first handed-over page, then let the writer lap the ring.
   const early = markersOf(consumer.drain(1).events);

@@ -46,5 +46,6 @@ t.test('design.md states the meta-page capacity the reader library computes', as
   t.ok(stated !== null, 'design.md gives the formula');
   t.equal(Number(stated?.[1]), META_DATA_PAGES, 'data_pages starts where the reader reads it');
   t.equal(Number(stated?.[2]), metaPageCapacity(4096), 'the same number of pages');
+  t.match(design, `${metaPageCapacity(65536)} with 64 KiB`, 'and for 64 KiB pages');
   t.equal(META_DATA_PAGES, 8 + 8 + 4 * 4, 'two __u64 and four __u32 before data_pages');
 });

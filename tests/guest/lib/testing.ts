@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  dataBytesPerPage,
   type DecodedEvent,
   decodePage,
   freeSnapshot,
@@ -451,6 +452,17 @@ export async function runHelper(name: string, args: readonly string[], timeoutMs
 
 export function describeChild(result: ChildResult): string {
   return `code ${result.code}, signal ${result.signal}, stdout ${JSON.stringify(result.stdout.trim())}, stderr ${JSON.stringify(result.stderr.trim().slice(0, 800))}`;
+}
+
+/** What a 4 KiB data page holds: the page less its 16-byte header. */
+const PAGE_PAYLOAD_4K = 4096 - 16;
+
+/**
+ * A marker count a test chose as so many 4 KiB pages' worth, scaled to this kernel's
+ * page payload: the same number of pages fill with 16 or 64 KiB pages too.
+ */
+export function pagesWorthOf(countFor4k: number): number {
+  return Math.ceil((countFor4k * dataBytesPerPage()) / PAGE_PAYLOAD_4K);
 }
 
 /** Pins this process to CPU 0 and gives cpu0 of the top-level buffer an empty ring of `pages` pages. */
