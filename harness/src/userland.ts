@@ -9,8 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { architectures } from '../../vm/index.js';
 import { RbmapError } from './errors.js';
 import { runWithProgress, tryRun } from './proc.js';
 
@@ -105,8 +106,9 @@ export async function resolveUserland(debianArch: string): Promise<DebianPackage
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The --arch name of a Debian architecture. */
 function archNameOf(debianArch: string): string {
-  return debianArch === 'amd64' ? 'x86_64' : debianArch;
+  return Object.values(architectures).find((arch) => arch.debianArch === debianArch)?.name ?? debianArch;
 }
 
 /**
@@ -130,6 +132,17 @@ export function parseReadelf(text: string): { needed: string[]; interpreter: str
   return { needed, interpreter };
 }
 
+async function isElf(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    await file.read(head, 0, 4, 0);
+    return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    await file.close();
+  }
+}
+
 /** Every regular ELF file under `root` (relative paths). */
 async function elfFiles(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -138,8 +151,7 @@ async function elfFiles(root: string): Promise<string[]> {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile() && /(^|\/)(bin\/[^/]+|[^/]+\.so(\.[0-9.]+)?)$/.test(path)) {
-        const head = await readFile(join(root, path)).then((b) => b.subarray(0, 4));
-        if (head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) out.push(path);
+        if (await isElf(join(root, path))) out.push(path);
       }
     }
   }
