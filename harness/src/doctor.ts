@@ -59,7 +59,7 @@ export function installCommand(missing: HostRequirement[]): string {
  * Throws E_HOST_DEPS naming each missing package and the command that fixes it.
  */
 export async function doctor(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<void> {
-  await checkForeignArchitecture(arch, options);
+  const listsUpdated = await checkForeignArchitecture(arch, options);
   let report = await examineHost(arch);
   if (report.missing.length > 0 && options.install) {
     if (process.getuid?.() !== 0) {
@@ -68,14 +68,10 @@ export async function doctor(arch: ArchRecord, options: { install: boolean; log:
       });
     }
     options.log(`doctor: installing ${names(report.missing)}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const aptStatus = (line: string): string | undefined => (/^(Get|Hit|Unpacking|Setting up)\b/.test(line) ? line.slice(0, 100) : undefined);
-    await runWithProgress('apt-get', ['update', '-q'], {
-      label: 'doctor: apt-get update', env, status: aptStatus, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable',
-    });
+    if (!listsUpdated) await aptGetUpdate();
     await runWithProgress('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...report.missing.map((r) => r.debianPackage)], {
       label: 'doctor: apt-get install',
-      env,
+      env: aptEnv,
       status: aptStatus,
       errorCode: 'E_HOST_DEPS',
       hint: `install them by hand: ${installCommand(report.missing)}`,
@@ -101,6 +97,18 @@ export async function doctor(arch: ArchRecord, options: { install: boolean; log:
   }
 }
 
+const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+
+function aptStatus(line: string): string | undefined {
+  return /^(Get|Hit|Unpacking|Setting up)\b/.test(line) ? line.slice(0, 100) : undefined;
+}
+
+async function aptGetUpdate(): Promise<void> {
+  await runWithProgress('apt-get', ['update', '-q'], {
+    label: 'doctor: apt-get update', env: aptEnv, status: aptStatus, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable',
+  });
+}
+
 function names(list: HostRequirement[]): string {
   return list.map((r) => r.debianPackage).join(', ');
 }
@@ -114,10 +122,10 @@ async function foreignArchitectures(): Promise<string[]> {
 /**
  * A guest of another architecture runs Debian's packages of its own (userland.ts): apt
  * must list them, which takes `dpkg --add-architecture` and `apt-get update` (nothing of
- * that architecture is installed on the host).
+ * that architecture is installed on the host). Says whether it updated the package lists.
  */
-async function checkForeignArchitecture(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<void> {
-  if (arch.debianArch === hostDebianArch() || (await foreignArchitectures()).includes(arch.debianArch)) return;
+async function checkForeignArchitecture(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<boolean> {
+  if (arch.debianArch === hostDebianArch() || (await foreignArchitectures()).includes(arch.debianArch)) return false;
   const fix = `dpkg --add-architecture ${arch.debianArch} && apt-get update`;
   if (!options.install || process.getuid?.() !== 0) {
     options.log(`doctor: MISSING ${arch.debianArch} package lists (the guest's busybox and Node.js)`);
@@ -126,10 +134,9 @@ async function checkForeignArchitecture(arch: ArchRecord, options: { install: bo
     });
   }
   options.log(`doctor: adding the ${arch.debianArch} architecture to dpkg (its package lists only: nothing of it is installed)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await runWithProgress('dpkg', ['--add-architecture', arch.debianArch], { label: 'doctor: dpkg --add-architecture', env, errorCode: 'E_HOST_DEPS', hint: `run it by hand: ${fix}` });
-  await runWithProgress('apt-get', ['update', '-q'], {
-    label: 'doctor: apt-get update', env, errorCode: 'E_HOST_DEPS', hint: 'check that the Debian mirror is reachable',
-    status: (line) => (/^(Get|Hit)\b/.test(line) ? line.slice(0, 100) : undefined),
+  await runWithProgress('dpkg', ['--add-architecture', arch.debianArch], {
+    label: 'doctor: dpkg --add-architecture', env: aptEnv, errorCode: 'E_HOST_DEPS', hint: `run it by hand: ${fix}`,
   });
+  await aptGetUpdate();
+  return true;
 }

@@ -22,12 +22,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, existsSync, type Dirent } from 'node:fs';
 import {
-  chmod, copyFile, mkdir, mkdtemp, open, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
+  chmod, copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
 } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { isExecaError } from './proc.js';
+import { hasInterpreter } from './elf.js';
 import { RbmapError } from './errors.js';
 import type { DebianUserland } from './userland.js';
 
@@ -86,27 +87,6 @@ function fail(message: string, hint: string, cause?: unknown): RbmapError {
 function firstLine(e: unknown): string {
   if (isExecaError(e)) return (String(e.stderr ?? '').trim() || e.shortMessage).split('\n')[0] ?? '';
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Does this ELF file ask for a dynamic loader (has PT_INTERP)? null: not ELF64. */
-async function hasInterpreter(path: string): Promise<boolean | null> {
-  const fh = await open(path, 'r');
-  try {
-    const header = Buffer.alloc(64);
-    await fh.read(header, 0, 64, 0);
-    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) return null;
-    const phoff = Number(header.readBigUInt64LE(0x20));
-    const phentsize = header.readUInt16LE(0x36);
-    const phnum = header.readUInt16LE(0x38);
-    const table = Buffer.alloc(phentsize * phnum);
-    await fh.read(table, 0, table.length, phoff);
-    for (let i = 0; i < phnum; i++) {
-      if (table.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return true;
-    }
-    return false;
-  } finally {
-    await fh.close();
-  }
 }
 
 async function findBusybox(): Promise<string> {
@@ -280,26 +260,41 @@ interface RootfsInputs {
   guestFiles: GuestFile[];
 }
 
-async function gatherInputs(options: BuildRootfsOptions): Promise<RootfsInputs> {
-  await checkCpio();
-  const { userland } = options;
-  const fromUserland = (path: string): string => join(userland?.root ?? '/', ...path.split('/').filter((s) => s !== ''));
-  const busybox = userland !== undefined ? fromUserland(userland.busybox) : await findBusybox();
-  const applets = userland !== undefined ? userland.applets : await busyboxApplets(busybox);
-  const node = userland !== undefined
-    ? { ...(await hostFile(fromUserland(userland.node), 'the guest node binary', `remove ${userland.root} to fetch the userland again`)), path: userland.node }
-    : await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');
-  const libs = userland !== undefined ? [] : await Promise.all(
+/** The guest's busybox, node and libraries: the host's own (an x86_64 guest). */
+type Userland = Pick<RootfsInputs, 'busybox' | 'applets' | 'node' | 'libs' | 'userlandTree' | 'userlandPackages'>;
+
+async function hostUserland(): Promise<Userland> {
+  const busybox = await findBusybox();
+  const node = await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');
+  const libs = await Promise.all(
     (await sharedLibraries(node.real)).map((lib) => hostFile(lib, 'shared library', 'reinstall the package that provides it')),
   );
-  const userlandTree = userland?.root ?? null;
-  const userlandPackages = userland?.packages ?? [];
+  return { busybox, applets: await busyboxApplets(busybox), node, libs, userlandTree: null, userlandPackages: [] };
+}
+
+/** The guest's busybox and node from Debian's packages of another architecture (userland.ts), copied in as a tree. */
+async function debianUserland(userland: DebianUserland): Promise<Userland> {
+  const inTree = (path: string): string => join(userland.root, ...path.split('/').filter((s) => s !== ''));
+  const node = await hostFile(inTree(userland.node), 'the guest node binary', `remove ${userland.root} to fetch the userland again`);
+  return {
+    busybox: inTree(userland.busybox),
+    applets: userland.applets,
+    node: { ...node, path: userland.node },
+    libs: [],
+    userlandTree: userland.root,
+    userlandPackages: userland.packages,
+  };
+}
+
+async function gatherInputs(options: BuildRootfsOptions): Promise<RootfsInputs> {
+  await checkCpio();
+  const userland = options.userland === undefined ? await hostUserland() : await debianUserland(options.userland);
   const init = await readInput(options.initPath, 'the guest init', 'restore rootfs/init from the checkout');
   const addon = await readInput(options.addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
   const bench = await readInput(options.benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
   const guestFiles: GuestFile[] = [];
   for (const tree of options.guestTrees) guestFiles.push(...(await readGuestTree(tree, options.log)));
-  return { busybox, applets, node, libs, userlandTree, userlandPackages, init, addon, bench, guestFiles };
+  return { ...userland, init, addon, bench, guestFiles };
 }
 
 /** The image's name: a hash of the contents of what we build, and of path, size and mtime of what the host provides. */

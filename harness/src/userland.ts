@@ -9,9 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { architectures } from '../../vm/index.js';
+import { isElf } from './elf.js';
 import { RbmapError } from './errors.js';
 import { runWithProgress, tryRun } from './proc.js';
 
@@ -130,17 +131,6 @@ export function parseReadelf(text: string): { needed: string[]; interpreter: str
   const needed = [...text.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
   const interpreter = /\[Requesting program interpreter: ([^\]]+)\]/.exec(text)?.[1] ?? null;
   return { needed, interpreter };
-}
-
-async function isElf(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    await file.read(head, 0, 4, 0);
-    return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
-  } finally {
-    await file.close();
-  }
 }
 
 /** Every regular ELF file under `root` (relative paths). */
