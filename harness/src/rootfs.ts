@@ -33,8 +33,10 @@ import { RbmapError } from './errors.js';
 import type { DebianUserland } from './userland.js';
 
 export interface BuildRootfsOptions {
-  /** Cache root; images go to <cacheDir>/rootfs/. */
+  /** Cache root; images go to <cacheDir>/rootfs/<architecture>/. */
   cacheDir: string;
+  /** The guest's architecture (an ArchRecord's name): each keeps its own newest images. */
+  architecture: string;
   /** The compiled addon (buildAddon()). */
   addonPath: string;
   /** The benchmark's static reader (buildBenchReader()), /opt/rbmap/bin/rbmap-bench in the guest. */
@@ -74,7 +76,7 @@ export interface RootfsImage {
 
 /** Bump when the layout changes, so old cached images are not reused. */
 const layoutVersion = 'rbmap-rootfs-v3';
-/** Images kept in the cache (newest first); older ones are deleted. */
+/** Images kept in the cache per architecture (newest first); older ones are deleted. */
 const keepImages = 3;
 const imagePrefix = 'rbmap-rootfs-';
 const imageSuffix = '.cpio';
@@ -384,7 +386,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   const { log } = options;
   const started = Date.now();
   const inputs = await gatherInputs(options);
-  const outDir = join(options.cacheDir, 'rootfs');
+  const outDir = join(options.cacheDir, 'rootfs', options.architecture);
   const image = join(outDir, `${imagePrefix}${await imageDigest(inputs)}${imageSuffix}`);
   try {
     const st = await stat(image);

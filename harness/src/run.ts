@@ -93,6 +93,7 @@ async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ ke
       const benchPath = await buildBenchReader(native);
       const image = await buildRootfs({
         cacheDir: request.cacheDir,
+        architecture: request.arch.name,
         addonPath,
         benchPath,
         guestTrees: projectPaths.guestTrees,
