@@ -3,8 +3,9 @@
  * top-level buffers while the process's main thread maps, splits and unmaps
  * in the same mm. It waits in poll() on a mapped fd and then takes a page,
  * waits in poll() then read()s or splice()s a CPU's pages and checks every
- * marker in the copy. Its own PRNG comes from the process's seed. Posts
- * `{ done }` with its counts, or `{ failed }` with the last operations.
+ * marker in the copy. Its own PRNG comes from the process's seed. It runs
+ * until the main thread says stop (StressControl), counting its steps there.
+ * Posts `{ done }` with its counts, or `{ failed }` with the last operations.
  */
 import { closeSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,22 +17,28 @@ import {
   RingBufferMapping,
   sys,
 } from '../../../reader/index.js';
-import { OperationLog, countWholeMarkersInPages, pinToCpu, prng, stableMeta } from '../lib/stress.js';
+import { OperationLog, StressControl, countWholeMarkersInPages, pinToCpu, prng, stableMeta, type SlowestOperation } from '../lib/stress.js';
 
 export interface StressThreadData {
   readonly seed: number;
-  /** How long the thread runs, counted from its own start: on a starved host a Node worker
-   *  thread can take longer to start than a short stress lasts. */
-  readonly durationMs: number;
+  /** StressControl's buffer: the main thread's stop, this thread's step count. */
+  readonly control: SharedArrayBuffer;
   readonly cpu: number;
 }
 
 export type StressThreadReport =
-  | { readonly done: { steps: number; markersChecked: number; counts: Record<string, number> } }
+  | {
+      readonly done: {
+        steps: number;
+        markersChecked: number;
+        counts: Record<string, number>;
+        slowest?: SlowestOperation;
+      };
+    }
   | { readonly failed: string };
 
-const { seed, durationMs, cpu } = workerData as StressThreadData;
-const deadline = Date.now() + durationMs;
+const { seed, control: controlBuffer, cpu } = workerData as StressThreadData;
+const control = new StressControl(controlBuffer);
 const random = prng(seed);
 const cpus = onlineCpus();
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -103,15 +110,20 @@ const operations: Record<string, () => string> = {
 const names = Object.keys(operations);
 try {
   pinToCpu(cpu);
-  while (Date.now() < deadline) {
+  while (!control.stopped) {
     const name = pick(names);
-    log.record(name, operations[name]!());
+    log.run(name, operations[name]!);
+    control.countThreadStep();
   }
-  const report: StressThreadReport = { done: { steps: log.steps, markersChecked, counts: Object.fromEntries(log.counts) } };
+  const report: StressThreadReport = {
+    done: { steps: log.steps, markersChecked, counts: Object.fromEntries(log.counts), slowest: log.slowest },
+  };
   parentPort?.postMessage(report);
 } catch (error) {
   const report: StressThreadReport = {
     failed: `thread at step ${log.steps}: ${error instanceof Error ? error.message : String(error)}\nlast thread operations:\n${log.last()}`,
   };
   parentPort?.postMessage(report);
+} finally {
+  control.threadEnded();
 }

@@ -4,8 +4,9 @@
  *   node stress-worker.js <seed> <ms> <worker>
  *
  * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
- * with <seed> until <ms> have passed: map / unmap a CPU buffer (top level or its
- * own instance), GET_READER_PAGE then check the meta page (and, on its own
+ * with <seed> until <ms> have passed (on a slow guest, on until it and its
+ * thread reach STRESS_FLOOR, for at most STRESS_GRACE_MS more): map / unmap a
+ * CPU buffer (top level or its own instance), GET_READER_PAGE then check the meta page (and, on its own
  * instance, where it is the only consumer, every marker of the page in place
  * and counters that never go backwards), UPDATE_META_PAGE, VMA splits (partial
  * munmap, mprotect, mremap shrink and move), MADV_DONTNEED, MADV_DOFORK + fork,
@@ -18,7 +19,7 @@
  * results the series promises (a resize of a mapped buffer may fail with EBUSY,
  * never with anything else). The same seed replays the same operations. Prints
  * `done <json>` (counts per operation); on an unexpected result prints the seed,
- * the failure and the last operations, and exits 1.
+ * the failure and the last operations (each with its time), and exits 1.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -46,6 +47,9 @@ import {
 } from '../../../reader/index.js';
 import {
   OperationLog,
+  STRESS_FLOOR,
+  STRESS_GRACE_MS,
+  StressControl,
   countWholeMarkers,
   countWholeMarkersInPages,
   countWholeMarkersOnPage,
@@ -453,8 +457,9 @@ if (readTraceFile(topLevel, 'available_tracers').split(/\s+/).includes('function
   process.exit(1);
 }
 
+const control = new StressControl();
 const thread = new Worker(new URL('./stress-thread.js', import.meta.url), {
-  workerData: { seed: seed ^ 0x5bd1e995, durationMs, cpu: cpus[(worker + 1) % cpus.length]! } satisfies StressThreadData,
+  workerData: { seed: seed ^ 0x5bd1e995, control: control.buffer, cpu: cpus[(worker + 1) % cpus.length]! } satisfies StressThreadData,
 });
 const threadReport = new Promise<StressThreadReport>((resolve, reject) => {
   thread.once('message', (report: StressThreadReport) => resolve(report));
@@ -464,11 +469,23 @@ const threadReport = new Promise<StressThreadReport>((resolve, reject) => {
 
 const names = Object.keys(operations);
 const deadline = Date.now() + durationMs;
+const graceDeadline = deadline + STRESS_GRACE_MS;
+
+/** Past the duration, go on only while this worker or its thread is short of its floor. */
+function keepGoing(): boolean {
+  const now = Date.now();
+  if (now < deadline) return true;
+  return now < graceDeadline && (log.steps < STRESS_FLOOR.workerSteps || !control.threadHasDoneEnough(STRESS_FLOOR.threadSteps));
+}
+
+let overtimeMs = 0;
 try {
-  while (Date.now() < deadline) {
+  while (keepGoing()) {
     const name = pick(names);
-    log.record(name, operations[name]!());
+    log.run(name, operations[name]!);
   }
+  overtimeMs = Math.max(0, Date.now() - deadline);
+  control.stop();
   for (const held of mappings.splice(0)) held.ring.close();
   try {
     removeInstanceIfPresent(instanceName);
@@ -498,7 +515,10 @@ process.stdout.write(
     markersChecked,
     markersCheckedInPlace,
     faultsInjected,
+    overtimeMs,
     counts: Object.fromEntries(log.counts),
+    timeShares: log.timeShares(),
+    slowest: log.slowest,
     thread: report.done,
   })}\n`,
 );

@@ -6,7 +6,6 @@
 import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping, sys } from '../../../reader/index.js';
 import { formats, sleepMs } from './testing.js';
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 /**
  * Pin the calling thread to `cpu`, waiting while the CPU is offline: a hotplug step of
  * another worker takes CPU 1 down for a moment, and sched_setaffinity() refuses an
@@ -25,6 +24,7 @@ export function pinToCpu(cpu: number, waitMs = 5000): void {
   }
 }
 
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -101,19 +101,94 @@ export function expectOkOr(action: () => void, ...allowed: string[]): string {
   }
 }
 
-/** The last operations of a stress loop, for the failure report. */
+/**
+ * The least a stress worker and its thread must do for the run to count as
+ * exercised. A worker runs for the stress duration and, on a guest too slow to
+ * reach these in that time (emulated arm64 switches the function tracer in
+ * seconds; a Node worker thread can start late under KASAN), on until it has,
+ * for at most STRESS_GRACE_MS more. The test asserts the same floors.
+ */
+export const STRESS_FLOOR = { workerSteps: 20, threadSteps: 3 } as const;
+export const STRESS_GRACE_MS = 30_000;
+
+/**
+ * Shared between a worker's main thread and its thread: the main thread says
+ * when to stop, the thread counts its steps and says when it has ended (a
+ * failure ends it early), so the main loop, which never yields to the event
+ * loop, can tell whether the thread has reached its floor.
+ */
+const enum ControlCell {
+  stop,
+  threadSteps,
+  threadEnded,
+}
+
+export class StressControl {
+  private readonly cells: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)) {
+    this.cells = new Int32Array(buffer);
+  }
+
+  stop(): void {
+    Atomics.store(this.cells, ControlCell.stop, 1);
+  }
+
+  get stopped(): boolean {
+    return Atomics.load(this.cells, ControlCell.stop) !== 0;
+  }
+
+  countThreadStep(): void {
+    Atomics.add(this.cells, ControlCell.threadSteps, 1);
+  }
+
+  get threadSteps(): number {
+    return Atomics.load(this.cells, ControlCell.threadSteps);
+  }
+
+  threadEnded(): void {
+    Atomics.store(this.cells, ControlCell.threadEnded, 1);
+  }
+
+  /** The thread has reached its floor, or will not: it has ended. */
+  threadHasDoneEnough(floor: number): boolean {
+    return this.threadSteps >= floor || Atomics.load(this.cells, ControlCell.threadEnded) !== 0;
+  }
+}
+
+/** The slowest operation of a stress loop: on a slow guest, what its time went to. */
+export interface SlowestOperation {
+  readonly name: string;
+  readonly ms: number;
+  readonly result: string;
+}
+
+/** The last operations of a stress loop, for the failure report, and how long each kind took. */
 export class OperationLog {
   private readonly lines: string[] = [];
   readonly counts = new Map<string, number>();
+  private readonly totalMs = new Map<string, number>();
+  slowest: SlowestOperation | undefined;
   steps = 0;
 
-  record(name: string, result: string): void {
-    this.lines.push(`${this.steps++} ${name}: ${result}`);
+  /** Run one operation and record its result and time. */
+  run(name: string, operation: () => string): void {
+    const start = performance.now();
+    const result = operation();
+    const ms = Math.round(performance.now() - start);
+    this.lines.push(`${this.steps++} ${name}: ${result} (${ms} ms)`);
     if (this.lines.length > 20) this.lines.shift();
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    this.totalMs.set(name, (this.totalMs.get(name) ?? 0) + ms);
+    if (this.slowest === undefined || ms > this.slowest.ms) this.slowest = { name, ms, result };
   }
 
   last(): string {
     return this.lines.join('\n');
+  }
+
+  /** Milliseconds spent per kind of operation, the largest first. */
+  timeShares(): Record<string, number> {
+    return Object.fromEntries([...this.totalMs].sort((a, b) => b[1] - a[1]));
   }
 }
