@@ -1,7 +1,8 @@
 /**
  * The formats of one kernel, read from an `events/` directory: tracefs's
  * /sys/kernel/tracing/events in the guest, or a recorded copy on the host.
- * Event formats are parsed on demand; the id index is built on the first miss.
+ * Event formats are parsed on demand; a type id not seen yet is looked for in the
+ * ftrace system first, then in every system.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -12,11 +13,15 @@ import { TRACEFS_ROOT } from './tracefs.js';
 
 export const TRACEFS_EVENTS = join(TRACEFS_ROOT, 'events');
 
+/** The events of the tracers themselves (print, function, ...): most pages hold only these. */
+const TRACER_SYSTEM = 'ftrace';
+
 export class TraceFormats {
   readonly layouts: Layouts;
   private readonly byId = new Map<number, EventFormat>();
   private readonly byName = new Map<string, EventFormat>();
   private indexed = false;
+  private readonly indexedSystems = new Set<string>();
 
   constructor(
     readonly eventsDir: string = TRACEFS_EVENTS,
@@ -42,14 +47,18 @@ export class TraceFormats {
     return format;
   }
 
-  /** The format with this type id (common_type), or null. */
+  /**
+   * The format with this type id (common_type), or null. Looked for in the
+   * tracers' own events (the ftrace system: print, function, ...) before every
+   * event is indexed: reading all of events/ costs seconds on a slow guest.
+   */
   byType(id: number): EventFormat | null {
     const known = this.byId.get(id);
     if (known !== undefined) return known;
-    // The marker event is by far the most common: try it before indexing everything.
-    if (!this.byName.has('ftrace/print')) {
-      const print = this.event('ftrace', 'print');
-      if (print !== null && print.id === id) return print;
+    if (!this.indexedSystems.has(TRACER_SYSTEM)) {
+      this.indexSystem(TRACER_SYSTEM);
+      const own = this.byId.get(id);
+      if (own !== undefined) return own;
     }
     if (!this.indexed) {
       this.indexAll();
@@ -64,21 +73,25 @@ export class TraceFormats {
   private indexAll(): void {
     this.indexed = true;
     for (const system of readdirSync(this.eventsDir, { withFileTypes: true })) {
-      if (!system.isDirectory()) continue;
-      const systemDir = join(this.eventsDir, system.name);
-      let entries;
+      if (system.isDirectory()) this.indexSystem(system.name);
+    }
+  }
+
+  private indexSystem(system: string): void {
+    if (this.indexedSystems.has(system)) return;
+    this.indexedSystems.add(system);
+    let entries;
+    try {
+      entries = readdirSync(join(this.eventsDir, system), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory() || this.byName.has(`${system}/${entry.name}`)) continue;
       try {
-        entries = readdirSync(systemDir, { withFileTypes: true });
+        this.event(system, entry.name);
       } catch {
-        continue;
-      }
-      for (const entry of entries) {
-        if (!entry.isDirectory() || this.byName.has(`${system.name}/${entry.name}`)) continue;
-        try {
-          this.event(system.name, entry.name);
-        } catch {
-          // An unparsable format only makes that one event type undecodable.
-        }
+        // An unparsable format only makes that one event type undecodable.
       }
     }
   }
