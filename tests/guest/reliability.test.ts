@@ -44,7 +44,7 @@ import {
   smallCpu0Ring,
   traceTest,
 } from './lib/testing.js';
-import { STRESS_FLOOR, STRESS_GRACE_MS, type SlowestOperation } from './lib/stress.js';
+import { STRESS_FLOOR, STRESS_GRACE_MS, STRESS_THREAD_START_MS, type SlowestOperation } from './lib/stress.js';
 
 /**
  * Fill `megabytes` of tmpfs with a non-zero pattern and delete it: the page
@@ -342,7 +342,8 @@ traceTest(
       return child;
     });
     // A worker ends its last operation, its thread's, and its cleanup within a minute of its grace.
-    const results = await Promise.all(workers.map((child) => child.result(stressSeconds * 1000 + STRESS_GRACE_MS + 60_000)));
+    const childLimitMs = STRESS_THREAD_START_MS + stressSeconds * 1000 + STRESS_GRACE_MS + 60_000;
+    const results = await Promise.all(workers.map((child) => child.result(childLimitMs)));
     const failures = results.filter((result) => result.code !== 0).map(describeChild);
     assert.deepEqual(failures, [], `stress seed ${stressSeed}`);
     const done = results.map((result) => JSON.parse(/done (.*)/.exec(result.stdout)?.[1] ?? '{}') as StressWorkerSummary);
@@ -370,7 +371,7 @@ traceTest(
     // Every mapping is gone: the whole buffer resizes again.
     setBufferSizeKb(topLevel, 64);
   },
-  { timeout: stressSeconds * 1000 + STRESS_GRACE_MS + 120_000 },
+  { timeout: STRESS_THREAD_START_MS + stressSeconds * 1000 + STRESS_GRACE_MS + 120_000 },
 );
 
 test('compat: a 32-bit process reaches both ioctls through compat_ioctl', { skip: 'needs a 32-bit binary and CONFIG_IA32_EMULATION in the guest; the rootfs has only the 64-bit Node.js' }, () => {});

@@ -3,8 +3,9 @@
  * top-level buffers while the process's main thread maps, splits and unmaps
  * in the same mm. It waits in poll() on a mapped fd and then takes a page,
  * waits in poll() then read()s or splice()s a CPU's pages and checks every
- * marker in the copy. Its own PRNG comes from the process's seed. It runs
- * until the main thread says stop (StressControl), counting its steps there.
+ * marker in the copy. Its own PRNG comes from the process's seed. It says when
+ * it runs and runs until the main thread says stop (StressControl), counting
+ * its steps there.
  * Posts `{ done }` with its counts, or `{ failed }` with the last operations.
  */
 import { closeSync, readSync } from 'node:fs';
@@ -110,6 +111,7 @@ const operations: Record<string, () => string> = {
 const names = Object.keys(operations);
 try {
   pinToCpu(cpu);
+  control.threadRunning();
   while (!control.stopped) {
     const name = pick(names);
     log.run(name, operations[name]!);

@@ -4,8 +4,9 @@
  *   node stress-worker.js <seed> <ms> <worker>
  *
  * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
- * with <seed> until <ms> have passed (on a slow guest, on until it and its
- * thread reach STRESS_FLOOR, for at most STRESS_GRACE_MS more): map / unmap a
+ * with <seed> until <ms> have passed, counted from its thread's start (on a
+ * slow guest, on until it and its thread reach STRESS_FLOOR, for at most
+ * STRESS_GRACE_MS more): map / unmap a
  * CPU buffer (top level or its own instance), GET_READER_PAGE then check the meta page (and, on its own
  * instance, where it is the only consumer, every marker of the page in place
  * and counters that never go backwards), UPDATE_META_PAGE, VMA splits (partial
@@ -49,6 +50,7 @@ import {
   OperationLog,
   STRESS_FLOOR,
   STRESS_GRACE_MS,
+  STRESS_THREAD_START_MS,
   StressControl,
   countWholeMarkers,
   countWholeMarkersInPages,
@@ -136,18 +138,25 @@ function checkMarkers(texts: readonly string[], where: string): number {
   return whole;
 }
 
-/** read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each marker. */
-function readRawPages(array: TraceArray, cpu: number): number {
+/**
+ * read() of a CPU's trace_pipe_raw (copies, under the buffer's locks): decode and check each
+ * marker. Says how long the open and the reads took (on a slow guest, where the time went).
+ */
+function readRawPages(array: TraceArray, cpu: number): string {
+  const start = performance.now();
   const fd = openTracePipeRaw({ cpu, instance: array.name, nonBlocking: true });
+  const opened = performance.now();
   let data: Buffer;
   try {
     data = readAllPages(fd, 8);
   } finally {
     closeSync(fd);
   }
+  const read = performance.now();
   const whole = countWholeMarkersInPages(data, pageSize, `read() of cpu${cpu}`);
   markersChecked += whole;
-  return whole;
+  const pages = Math.ceil(data.length / pageSize);
+  return `${whole} whole markers (open ${Math.round(opened - start)} ms, ${pages} pages read and closed in ${Math.round(read - opened)} ms)`;
 }
 
 /** A CPU's trace_pipe text (formatted under the consumer lock): check each marker line; EBUSY if another reader has it open. */
@@ -418,7 +427,7 @@ const operations: Record<string, Operation> = {
     return 'cpu1 off and on';
   },
   mapUnderFaults,
-  readRaw: () => `${readRawPages(arrayToUse(), pick(cpus))} whole markers`,
+  readRaw: () => readRawPages(arrayToUse(), pick(cpus)),
   readPipe: () => {
     const whole = readPipeText(arrayToUse(), pick(cpus));
     return whole === 'EBUSY' ? 'EBUSY' : `${whole} whole markers`;
@@ -467,6 +476,10 @@ const threadReport = new Promise<StressThreadReport>((resolve, reject) => {
   thread.once('exit', (code) => reject(new Error(`the worker thread exited (code ${code}) without a report`)));
 });
 
+if (!control.waitForThread(STRESS_THREAD_START_MS)) {
+  process.stdout.write(`failed worker ${worker} seed ${seed}: its worker thread did not start within ${STRESS_THREAD_START_MS} ms\n`);
+  process.exit(1);
+}
 const names = Object.keys(operations);
 const deadline = Date.now() + durationMs;
 const graceDeadline = deadline + STRESS_GRACE_MS;

@@ -103,26 +103,34 @@ export function expectOkOr(action: () => void, ...allowed: string[]): string {
 
 /**
  * The least a stress worker and its thread must do for the run to count as
- * exercised. A worker runs for the stress duration and, on a guest too slow to
- * reach these in that time (emulated arm64 switches the function tracer in
- * seconds; a Node worker thread can start late under KASAN), on until it has,
- * for at most STRESS_GRACE_MS more. The test asserts the same floors.
+ * exercised. A worker's duration starts once its thread runs (a Node worker
+ * thread takes seconds to start on emulated arm64 or under KASAN; it may take
+ * up to STRESS_THREAD_START_MS). On a guest too slow to reach the floors in the
+ * duration, the worker goes on until it and its thread have, for at most
+ * STRESS_GRACE_MS more. The test asserts the same floors.
  */
 export const STRESS_FLOOR = { workerSteps: 20, threadSteps: 3 } as const;
+export const STRESS_THREAD_START_MS = 30_000;
 export const STRESS_GRACE_MS = 30_000;
 
-/**
- * Shared between a worker's main thread and its thread: the main thread says
- * when to stop, the thread counts its steps and says when it has ended (a
- * failure ends it early), so the main loop, which never yields to the event
- * loop, can tell whether the thread has reached its floor.
- */
 const enum ControlCell {
   stop,
   threadSteps,
-  threadEnded,
+  threadState,
 }
 
+const enum ThreadState {
+  starting,
+  running,
+  ended,
+}
+
+/**
+ * Shared between a worker's main thread and its thread: the thread says when
+ * it runs and when it has ended (a failure ends it early) and counts its
+ * steps; the main thread says when to stop. The main loop never yields to the
+ * event loop, so messages could not tell it any of this in time.
+ */
 export class StressControl {
   private readonly cells: Int32Array;
 
@@ -146,13 +154,33 @@ export class StressControl {
     return Atomics.load(this.cells, ControlCell.threadSteps);
   }
 
+  threadRunning(): void {
+    this.setThreadState(ThreadState.running);
+  }
+
   threadEnded(): void {
-    Atomics.store(this.cells, ControlCell.threadEnded, 1);
+    this.setThreadState(ThreadState.ended);
+  }
+
+  /** Block until the thread runs or has ended; false if it still starts after `limitMs`. */
+  waitForThread(limitMs: number): boolean {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      if (Atomics.load(this.cells, ControlCell.threadState) !== ThreadState.starting) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.cells, ControlCell.threadState, ThreadState.starting, left);
+    }
   }
 
   /** The thread has reached its floor, or will not: it has ended. */
   threadHasDoneEnough(floor: number): boolean {
-    return this.threadSteps >= floor || Atomics.load(this.cells, ControlCell.threadEnded) !== 0;
+    return this.threadSteps >= floor || Atomics.load(this.cells, ControlCell.threadState) === ThreadState.ended;
+  }
+
+  private setThreadState(state: ThreadState): void {
+    Atomics.store(this.cells, ControlCell.threadState, state);
+    Atomics.notify(this.cells, ControlCell.threadState);
   }
 }
 
