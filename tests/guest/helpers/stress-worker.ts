@@ -6,8 +6,8 @@
  * Pinned to CPU (worker mod online CPUs), it draws operations from a PRNG seeded
  * with <seed> until <ms> have passed, counted from its thread's start (on a
  * slow guest, on until it and its thread reach STRESS_FLOOR, for at most
- * STRESS_GRACE_MS more): map / unmap a
- * CPU buffer (top level or its own instance), GET_READER_PAGE then check the meta page (and, on its own
+ * STRESS_GRACE_MS more): map / unmap a CPU buffer (top level or its own
+ * instance), GET_READER_PAGE then check the meta page (and, on its own
  * instance, where it is the only consumer, every marker of the page in place
  * and counters that never go backwards), UPDATE_META_PAGE, VMA splits (partial
  * munmap, mprotect, mremap shrink and move), MADV_DONTNEED, MADV_DOFORK + fork,
