@@ -262,9 +262,10 @@ interface RootfsInputs {
   guestFiles: GuestFile[];
 }
 
-/** The guest's busybox, node and libraries: the host's own (an x86_64 guest). */
+/** The guest's busybox, node and libraries. */
 type Userland = Pick<RootfsInputs, 'busybox' | 'applets' | 'node' | 'libs' | 'userlandTree' | 'userlandPackages'>;
 
+/** The host's own, for a guest of the host's architecture. */
 async function hostUserland(): Promise<Userland> {
   const busybox = await findBusybox();
   const node = await hostFile(process.execPath, 'the node binary', 'run the harness with a regular Node.js install');

@@ -584,24 +584,29 @@ for (const fixture of recorded) {
   });
 }
 
+/** An event of another system than ftrace, for the lookup order of TraceFormats. */
+const OTHER_SYSTEM_FORMAT = SAMPLE_FORMAT.replace('name: sample', 'name: other').replace(`ID: ${SAMPLE_ID}`, 'ID: 301');
+
 t.test('TraceFormats finds a type among the tracers\' own events before it reads every event format', async (t) => {
   const events = t.testdir({
     header_page: HEADER_PAGE_6_1,
     header_event: HEADER_EVENT_6_1,
     ftrace: { print: { format: PRINT_FORMAT_6_1 }, sample: { format: SAMPLE_FORMAT } },
-    sched: { other: { format: SAMPLE_FORMAT.replace('name: sample', 'name: other').replace(`ID: ${SAMPLE_ID}`, 'ID: 301') } },
+    sched: { other: { format: OTHER_SYSTEM_FORMAT } },
   });
   const formats = new TraceFormats(events, true);
   t.equal(formats.byType(SAMPLE_ID)?.name, 'sample', 'an ftrace event by its id');
   rmSync(join(events, 'sched'), { recursive: true });
   t.equal(formats.byType(301), null, 'the other systems were not read for it (sched/ is gone by the second lookup)');
+});
 
-  const fresh = new TraceFormats(t.testdir({
+t.test('TraceFormats finds a type of another system by reading every event format', async (t) => {
+  const formats = new TraceFormats(t.testdir({
     header_page: HEADER_PAGE_6_1,
     header_event: HEADER_EVENT_6_1,
     ftrace: { print: { format: PRINT_FORMAT_6_1 } },
-    sched: { other: { format: SAMPLE_FORMAT.replace('name: sample', 'name: other').replace(`ID: ${SAMPLE_ID}`, 'ID: 301') } },
+    sched: { other: { format: OTHER_SYSTEM_FORMAT } },
   }), true);
-  t.equal(fresh.byType(301)?.name, 'other', 'an event of another system is found by indexing them all');
-  t.equal(fresh.byType(999), null, 'an unknown id is null');
+  t.equal(formats.byType(301)?.name, 'other', 'an event of another system is found by indexing them all');
+  t.equal(formats.byType(999), null, 'an unknown id is null');
 });

@@ -5,8 +5,8 @@
  * waits in poll() then read()s or splice()s a CPU's pages and checks every
  * marker in the copy. Its own PRNG comes from the process's seed. It says when
  * it runs and runs until the main thread says stop (StressControl), counting
- * its steps there.
- * Posts `{ done }` with its counts, or `{ failed }` with the last operations.
+ * its steps there. Posts `{ done }` with its counts, or `{ failed }` with the
+ * last operations.
  */
 import { closeSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,7 +22,7 @@ import { OperationLog, StressControl, countWholeMarkersInPages, pinToCpu, prng, 
 
 export interface StressThreadData {
   readonly seed: number;
-  /** StressControl's buffer: the main thread's stop, this thread's step count. */
+  /** StressControl's buffer: the main thread's stop, this thread's state and step count. */
   readonly control: SharedArrayBuffer;
   readonly cpu: number;
 }
