@@ -8,7 +8,7 @@
 import { closeSync, openSync } from 'node:fs';
 import * as sys from './sys.js';
 import { readMetaPage, type MetaPage } from './meta.js';
-import { perCpuPath, traceArray } from './tracefs.js';
+import { expandTopLevelIfNeverExpanded, perCpuPath, traceArray } from './tracefs.js';
 
 /** _IO('T', 0x1): same number as TCGETS. */
 export const TRACE_MMAP_IOCTL_GET_READER_PAGE = 0x5401;
@@ -58,8 +58,14 @@ export class RingBufferMapping {
     this.mapped = RingBufferMapping.mapAll(fd, this.pageSize);
   }
 
-  /** Open cpuN's trace_pipe_raw and map it. */
+  /**
+   * Open cpuN's trace_pipe_raw and map it. The kernel refuses (EBUSY) to map a
+   * top-level buffer still at the minimal size it has from boot until tracing is
+   * first used; like enabling an event would, this expands it to its configured
+   * size first.
+   */
   static open(options: OpenOptions): RingBufferMapping {
+    if (traceArray(options.instance).name === null) expandTopLevelIfNeverExpanded();
     const fd = openTracePipeRaw(options);
     try {
       return new RingBufferMapping(fd, options.cpu, true);

@@ -158,6 +158,19 @@ export function setBufferSizeKb(array: TraceArray, kb: number, cpu?: number): vo
   else writePerCpuFile(array, cpu, 'buffer_size_kb', `${kb}\n`);
 }
 
+/**
+ * The top-level buffers stay minimal from boot until tracing is first used; buffer_size_kb
+ * then says "N (expanded: M)". Write M, as enabling an event would. Returns whether it did.
+ * Instances are created at full size (their buffer_size_kb shows the same global
+ * "(expanded: M)" until then, and a write there would mark the top level expanded too).
+ */
+export function expandTopLevelIfNeverExpanded(): boolean {
+  const { expandedKb } = readBufferSizeKb(topLevel);
+  if (expandedKb === null) return false;
+  setBufferSizeKb(topLevel, expandedKb);
+  return true;
+}
+
 let pagePayloadOfThisKernel: number | null = null;
 
 /**

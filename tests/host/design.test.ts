@@ -27,9 +27,11 @@ function structBlock(text: string): string {
 
 t.test('design.md shows the structure and ioctls of the series header', async (t) => {
   const design = await readFile(join(projectRoot, 'docs', 'design.md'), 'utf8');
-  const patch = (await readdir(projectPaths.patches)).find((name) => /^0002-.*\.patch$/.test(name));
-  t.ok(patch !== undefined, 'patch 0002 adds the header');
-  const header = await readFile(join(projectPaths.patches, patch ?? ''), 'utf8');
+  const patches = (await readdir(projectPaths.patches)).filter((name) => name.endsWith('.patch')).sort();
+  const texts = await Promise.all(patches.map((name) => readFile(join(projectPaths.patches, name), 'utf8')));
+  const header = texts.find((text) => text.includes('+++ b/include/uapi/linux/trace_mmap.h'));
+  t.ok(header !== undefined, 'a patch of the series adds include/uapi/linux/trace_mmap.h');
+  if (header === undefined) return;
   t.equal(structBlock(design), structBlock(header), 'the same fields in the same order');
   for (const [name, nr] of [['GET_READER_PAGE', 1], ['UPDATE_META_PAGE', 2]] as const) {
     const define = new RegExp(`#define TRACE_MMAP_IOCTL_${name}\\s+_IO\\('T', 0x${nr}\\)`);

@@ -8,6 +8,7 @@ import {
   instanceNames,
   isTracingOn,
   perCpuBufferSizeKb,
+  readBufferSizeKb,
   perCpuDirectories,
   removeInstance,
   resetBuffer,
@@ -67,7 +68,9 @@ export function restoreState(state: TraceState): void {
       attempt(`remove leftover instance ${name}`, () => removeInstance(name));
     }
   }
-  if (state.tracingOn && snapshotSupported(state.array)) {
+  // A buffer still never expanded took no snapshot since boot (a snapshot write expands
+  // it): nothing to re-arm, and the write would expand it for the tests that follow.
+  if (state.tracingOn && snapshotSupported(state.array) && readBufferSizeKb(state.array).expandedKb === null) {
     attempt('snapshot buffer recording', () => rearmSnapshotBuffer(state.array));
   }
   attempt('snapshot', () => {
