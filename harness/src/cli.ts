@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMatrix, runMatrix } from './matrix.js';
-import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles } from './bench.js';
+import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, rateLabel, writeBenchFiles, type BenchRow } from './bench.js';
+import { compareCopyPaths, formatCopyPaths, type KernelSide } from './copyPaths.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
-import { ExitCode, RbmapError } from './errors.js';
+import { ExitCode, RbmapError, worstExitCode } from './errors.js';
 import { createHackTree, exportHackTree } from './hack.js';
 import {
   checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type CommandName, type PipelineOptions,
 } from './options.js';
 import { runArtifactPaths } from './report.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
+import { runRegress } from './regress.js';
 import { runPipeline, runShell, type GuestMode } from './run.js';
+import { variantNamed } from './variants.js';
 
 const usage = `rbmap — build a kernel with the ring-buffer mapping series, boot it in QEMU, prove it.
 
@@ -26,18 +29,26 @@ commands:
   stress [--seconds N] [--seed S]
                        the guest's seeded concurrency stress alone, N seconds (default 60);
                        prints its seed; the same seed replays the same operations
-  bench [--seconds N] [--rounds R]
+  bench [--seconds N] [--rounds R] [--copy-paths]
                        the reader benchmark: read(), splice() and the mapping (C and
                        TypeScript) against one writer, two ring sizes, three rates, N seconds
                        each (default 5), the 32 KB read()/mapping loss rows R times (default 3);
-                       a table, and bench.json + bench.svg in the run folder
+                       a table, and bench.json + bench.svg in the run folder. --no-patches:
+                       read() and splice() only. --copy-paths: read() and splice() on the
+                       kernel without the series and with it, R boots of each, alternating;
+                       one table of both, exit 1 if the series costs more than the spread
   matrix [--versions all|V,V,...]
                        per Debian linux-source-6.1 version (apt-cache madison): check, then run
                        the suite; one table, matrix.json and matrix.xml; exit = the worst row
+  regress              the kernel's own ftrace selftests on the tree without the series
+                       (pristine) and with it, same config (variant selftests), one vCPU;
+                       one table case | pristine | series; fails on any case that passes on
+                       pristine and not with the series; regress.json in the run folder
   hack [--dir DIR]     a git work tree with the series as commits, for editing it
   export [--tree DIR]  write the hack tree's commits back to kernel-patches/
 
-options that choose the kernel (run, shell, check, stress, bench; matrix the last three):
+options that choose the kernel (run, shell, check, stress, bench; regress all but
+--no-patches; matrix the last three):
   --kernel-src DIR         build this tree instead of Debian's linux-source-6.1
   --kernel-version V       Debian's linux-source-6.1 of version V (apt-cache madison
                            linux-source-6.1), fetched from the archive into the cache
@@ -45,18 +56,20 @@ options that choose the kernel (run, shell, check, stress, bench; matrix the las
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
   --arch NAME              architecture record from vm/ (default x86_64; also doctor, hack)
   --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
-                           DEBUG_VM, DEBUG_PAGEALLOC, fault injection; its own build folder
-options that boot it (run, shell, stress, bench, matrix):
+                           DEBUG_VM, DEBUG_PAGEALLOC, fault injection; or selftests: what the
+                           ftrace selftests need (regress's default); each its own build folder
+options that boot it (run, shell, stress, bench, matrix; regress all but --rootfs):
   --rootfs FILE            boot this initramfs (cpio, optionally gzip) instead of building ours
-  --smp N                  guest CPUs (default 2)
+  --smp N                  guest CPUs (default 2; regress 1, see the README)
   --mem MB                 guest memory (default 1024, at least 256)
   --kvm auto|kvm|tcg       accelerator; auto probes KVM once and falls back to TCG (default auto)
   --out DIR                run folder (default .rbmap/runs/<time>)
-options of a guest run (run, stress, bench, matrix):
-  --timeout S              whole guest run limit (default 900)
+options of a guest run (run, stress, bench, matrix, regress):
+  --timeout S              whole guest run limit (default 900; regress 2400 per kernel)
   --boot-timeout S         time allowed to reach the guest's /init (default 120)
-  --watchdog S             end the guest after S seconds without any output (default 180)
-  --test-timeout S         per guest test limit (default 120)
+  --watchdog S             end the guest after S seconds without any output (default 180;
+                           regress 600)
+  --test-timeout S         per guest test limit (default 120; not regress)
   -v, --verbose            echo the guest console while it runs
 options of one command:
   --filter PATTERN         run, matrix: only guest tests whose name matches (node --test-name-pattern)
@@ -67,7 +80,7 @@ options of one command:
   --guest-mode MODE        run: test (default); hang: a guest that never finishes (proves the
                            watchdog); crash: the guest panics the kernel (proves crash reports)
   --versions all|V,V,...   matrix: the versions (default all that apt-cache madison lists)
-  --json                   run, check, bench, matrix: the summary as one JSON object on stdout
+  --json                   run, check, bench, matrix, regress: the summary as one JSON object on stdout
                            (the human report goes to stderr)
   --install                doctor: install what is missing (as root)
   --dir DIR / --tree DIR   hack, export: the hack tree (default .rbmap/linux)
@@ -82,11 +95,15 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** The benchmark's guest test alone with the full matrix, then its table, bench.json and bench.svg. */
-async function runBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
-  const out = options.out ?? join(runsRoot(), `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  log(`bench: ${seconds} s per measurement, the small-ring loss rows ${rounds} times; results in ${out}`);
-  const measurements = 24 + 4 * (rounds - 1);
+interface BenchBoot {
+  code: number;
+  rows: BenchRow[];
+  tap: string;
+}
+
+/** One boot that runs the benchmark's guest test alone with the full matrix; its rows. */
+async function benchBoot(options: PipelineOptions, seconds: number, rounds: number, out: string, cacheDir: string, copyPathsOnly: boolean): Promise<BenchBoot> {
+  const measurements = copyPathsOnly ? 13 + 2 * (rounds - 1) : 24 + 4 * (rounds - 1);
   const code = await runPipeline({
     ...options,
     json: false,
@@ -94,6 +111,7 @@ async function runBench(options: PipelineOptions, seconds: number, rounds: numbe
     filter: '^bench:',
     benchSeconds: seconds,
     benchRounds: rounds,
+    benchCopyPathsOnly: copyPathsOnly,
     testTimeoutS: Math.max(options.testTimeoutS, measurements * (seconds + 30) + 60),
     timeoutS: Math.max(options.timeoutS, measurements * (seconds + 30) + 300),
     cacheDir,
@@ -102,7 +120,18 @@ async function runBench(options: PipelineOptions, seconds: number, rounds: numbe
     log,
   });
   const tap = runArtifactPaths(out).tap;
-  const rows = benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : ''));
+  return { code, rows: benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : '')), tap };
+}
+
+function timestampedRunDir(kind: string): string {
+  return join(runsRoot(), `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
+
+/** The benchmark's table, bench.json and bench.svg (--no-patches: read() and splice() only). */
+async function runBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
+  const out = options.out ?? timestampedRunDir('bench');
+  log(`bench: ${seconds} s per measurement, the small-ring loss rows ${rounds} times${options.applySeries ? '' : ', read() and splice() only (no series, no mapping)'}; results in ${out}`);
+  const { code, rows, tap } = await benchBoot(options, seconds, rounds, out, cacheDir, !options.applySeries);
   if (rows.length === 0) {
     log(`bench: no measurements came back (see ${tap} and the console log next to it)`);
     const exitCode = code === ExitCode.pass ? ExitCode.testFailure : code;
@@ -115,6 +144,42 @@ async function runBench(options: PipelineOptions, seconds: number, rounds: numbe
   (options.json ? process.stderr : process.stdout).write(`\n${formatBenchTable(rows)}${spreadTable}\n\nbench: ${files.json}, chart ${files.svg}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode: code, runDir: out, rows, lossSpreads: spreads, files })}\n`);
   return code;
+}
+
+/**
+ * bench --copy-paths: read() and splice() on the kernel without the series and with it, one
+ * boot of each per round, alternating, so that the machine's drift falls on both alike.
+ */
+async function runCopyPathsBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
+  const out = options.out ?? timestampedRunDir('copy-paths');
+  log(`bench --copy-paths: ${rounds} rounds of one boot without the series and one with it, ${seconds} s per measurement; results in ${out}`);
+  const measured: { side: KernelSide; boot: number; row: BenchRow }[] = [];
+  const reasons: string[] = [];
+  let exitCode: number = ExitCode.pass;
+  for (let round = 1; round <= rounds; round++) {
+    for (const side of ['pristine', 'series'] as const) {
+      log(`bench --copy-paths: round ${round} of ${rounds}, ${side}`);
+      const dir = join(out, `${side}-${round}`);
+      const boot = await benchBoot({ ...options, applySeries: side === 'series' }, seconds, 1, dir, cacheDir, true);
+      if (boot.code !== ExitCode.pass || boot.rows.length === 0) {
+        reasons.push(`${side}, round ${round}: the benchmark boot ended with exit ${boot.code} and ${boot.rows.length} rows (see ${dir})`);
+        exitCode = worstExitCode([exitCode, boot.code === ExitCode.pass ? ExitCode.testFailure : boot.code]);
+      }
+      measured.push(...boot.rows.map((row) => ({ side, boot: round, row })));
+    }
+  }
+  const rows = compareCopyPaths(measured);
+  const costlier = rows.filter((r) => r.costsMore);
+  for (const r of costlier) reasons.push(`the series costs more: ${r.method}, ${r.ringKb} KB, ${rateLabel(r.rate)}, wake at ${r.bufferPercent}%`);
+  if (costlier.length > 0 && exitCode === ExitCode.pass) exitCode = ExitCode.testFailure;
+  const files = { json: join(out, 'copy-paths.json'), table: join(out, 'copy-paths.txt') };
+  const table = formatCopyPaths(rows);
+  writeFileSync(files.table, `${table}\n`);
+  writeFileSync(files.json, `${JSON.stringify({ exitCode, reasons, seconds, rounds, rows, measured }, null, 2)}\n`);
+  const verdict = reasons.length === 0 ? 'bench --copy-paths: the series costs no more than the spread of the rounds' : reasons.map((r) => `bench --copy-paths: ${r}`).join('\n');
+  (options.json ? process.stderr : process.stdout).write(`\n${table}\n\n${verdict}\nbench --copy-paths: ${files.json}, table ${files.table}\n`);
+  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', copyPaths: true, exitCode, reasons, runDir: out, rows, files })}\n`);
+  return exitCode;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -130,8 +195,9 @@ async function main(argv: string[]): Promise<number> {
   }
   checkCommandOptions(command, tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   const options = pipelineOptions(values);
+  const given = new Set(tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   try {
-    return await runCommand(command, options, values);
+    return await runCommand(command, options, values, given);
   } catch (error) {
     // With --json, stdout carries one object even when the command fails before its summary.
     if (options.json && error instanceof RbmapError) {
@@ -142,7 +208,41 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(command: CommandName, options: PipelineOptions, values: ReturnType<typeof parseCommandLine>['values']): Promise<number> {
+/**
+ * rbmap regress. Its own defaults where the user gave none: the selftests variant, one
+ * vCPU (under TCG with two, ftrace's live code patching hangs pristine 6.1 too), and
+ * limits that fit ftracetest's longest cases.
+ */
+async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<string>, cacheDir: string): Promise<number> {
+  const outDir = options.out ?? join(runsRoot(), `regress-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const result = await runRegress({
+    ...options,
+    variant: given.has('variant') ? options.variant : variantNamed('selftests'),
+    smp: given.has('smp') ? options.smp : 1,
+    timeoutS: given.has('timeout') ? options.timeoutS : 2400,
+    watchdogS: given.has('watchdog') ? options.watchdogS : 600,
+    outDir,
+    cacheDir,
+    runsDir: runsRoot(),
+    log,
+  });
+  const [pristine, series] = result.sides;
+  const text = readFileSync(result.files.table, 'utf8');
+  const verdict = result.reasons.length === 0 ? 'regress: pass' : `regress: exit ${result.exitCode}\n${result.reasons.map((r) => `  - ${r}`).join('\n')}`;
+  (options.json ? process.stderr : process.stdout).write(`\n${text}\n${verdict}\nregress: ${result.files.json}, table ${result.files.table}\n`);
+  if (options.json) {
+    const counts = { pristine: pristine?.counts, series: series?.counts };
+    process.stdout.write(`${JSON.stringify({ command: 'regress', exitCode: result.exitCode, reasons: result.reasons, outDir, counts, files: result.files })}\n`);
+  }
+  return result.exitCode;
+}
+
+async function runCommand(
+  command: CommandName,
+  options: PipelineOptions,
+  values: ReturnType<typeof parseCommandLine>['values'],
+  given: ReadonlySet<string>,
+): Promise<number> {
   const cacheDir = cacheRoot();
   const hackDir = values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
   switch (command) {
@@ -175,8 +275,13 @@ async function runCommand(command: CommandName, options: PipelineOptions, values
         log,
       });
     }
-    case 'bench':
-      return runBench(options, positiveIntOption('seconds', values.seconds ?? '5'), positiveIntOption('rounds', values.rounds ?? '3'), cacheDir);
+    case 'bench': {
+      const seconds = positiveIntOption('seconds', values.seconds ?? '5');
+      const rounds = positiveIntOption('rounds', values.rounds ?? '3');
+      if (!values['copy-paths']) return runBench(options, seconds, rounds, cacheDir);
+      if (!options.applySeries) throw new RbmapError('E_USAGE', '--copy-paths and --no-patches exclude each other', { hint: '--copy-paths boots the kernel without the series and with it itself' });
+      return runCopyPathsBench(options, seconds, rounds, cacheDir);
+    }
     case 'shell':
       return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });
     case 'check': {
@@ -204,6 +309,8 @@ async function runCommand(command: CommandName, options: PipelineOptions, values
       if (options.json) process.stdout.write(`${JSON.stringify({ command: 'matrix', exitCode, outDir, rows, files })}\n`);
       return exitCode;
     }
+    case 'regress':
+      return runRegressCommand(options, given, cacheDir);
     case 'hack':
       await createHackTree({ cacheDir, dir: hackDir, force: values.force, log, arch: options.arch });
       return ExitCode.pass;

@@ -21,7 +21,7 @@ export const resultPorts = {
 
 export type ResultPort = keyof typeof resultPorts;
 
-export type GuestMode = 'test' | 'shell' | 'probe' | 'hang' | 'crash';
+export type GuestMode = 'test' | 'ftracetest' | 'shell' | 'probe' | 'hang' | 'crash';
 
 /** What the kernel command line tells the guest. */
 export interface GuestCommandLine {
@@ -38,6 +38,8 @@ export interface GuestCommandLine {
   benchSeconds?: number;
   /** ...and its small-ring loss rows this many times. */
   benchRounds?: number;
+  /** ...with read() and splice() only: a kernel without the series (bench --no-patches) has no mapping. */
+  benchCopyPathsOnly?: boolean;
 }
 
 /** The `rbmap.*` words of the kernel command line. */
@@ -50,6 +52,7 @@ export function guestCommandLineWords(line: GuestCommandLine): string[] {
   if (line.stressSeed !== undefined) words.push(`rbmap.stress_seed=${line.stressSeed}`);
   if (line.benchSeconds !== undefined) words.push('rbmap.bench=full', `rbmap.bench_seconds=${line.benchSeconds}`);
   if (line.benchRounds !== undefined) words.push(`rbmap.bench_rounds=${line.benchRounds}`);
+  if (line.benchCopyPathsOnly === true) words.push('rbmap.bench_methods=copy');
   return words;
 }
 

@@ -11,6 +11,16 @@ export const ExitCode = {
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 
+/** The exit codes from best to worst: a crashed kernel is the worst an outcome can be. */
+const severity: readonly number[] = [ExitCode.pass, ExitCode.testFailure, ExitCode.setupError, ExitCode.timeout, ExitCode.kernelCrash];
+
+/** The worst of some outcomes' exit codes (pass for none). */
+export function worstExitCode(codes: Iterable<number>): number {
+  let worst: number = ExitCode.pass;
+  for (const code of codes) if (severity.indexOf(code) > severity.indexOf(worst)) worst = code;
+  return worst;
+}
+
 /** Stable error codes; each maps to one exit code. */
 export type RbmapErrorCode =
   | 'E_USAGE'

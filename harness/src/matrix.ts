@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { buildEnv } from './build.js';
 import { checkSeries, rowFailed, type CheckRow } from './check.js';
 import { parseMadison } from './debianArchive.js';
-import { ExitCode, RbmapError } from './errors.js';
+import { ExitCode, RbmapError, worstExitCode } from './errors.js';
 import { toJUnitXml } from './junit.js';
 import { tryRun } from './proc.js';
 import { runArtifactPaths, type RunSummary } from './report.js';
@@ -63,13 +63,8 @@ export function selectVersions(spec: string, available: readonly string[]): stri
   return wanted;
 }
 
-/** The exit codes from best to worst: a crashed kernel is the worst a version can do. */
-const severity: readonly number[] = [ExitCode.pass, ExitCode.testFailure, ExitCode.setupError, ExitCode.timeout, ExitCode.kernelCrash];
-
 export function matrixExitCode(rows: readonly MatrixRow[]): number {
-  let worst: number = ExitCode.pass;
-  for (const row of rows) if (severity.indexOf(row.exitCode) > severity.indexOf(worst)) worst = row.exitCode;
-  return worst;
+  return worstExitCode(rows.map((row) => row.exitCode));
 }
 
 /** The check columns of a row from check's per-patch rows. */
@@ -194,7 +189,7 @@ async function matrixVersion(request: MatrixRequest, version: string): Promise<{
         results = summary.results;
         if (runExit !== ExitCode.pass && row.detail === '') row.detail = summary.reasons[0] ?? `run exited ${runExit}`;
       }
-      if (severity.indexOf(runExit) > severity.indexOf(row.exitCode)) row.exitCode = runExit;
+      row.exitCode = worstExitCode([row.exitCode, runExit]);
     }
   } catch (error) {
     if (!(error instanceof RbmapError)) throw error;

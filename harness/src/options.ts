@@ -34,6 +34,8 @@ export interface PipelineOptions {
   benchSeconds?: number;
   /** Its small-ring loss rows, measured this many times each (interleaved). */
   benchRounds?: number;
+  /** The benchmark's read() and splice() rows only (a kernel without the series). */
+  benchCopyPathsOnly?: boolean;
   kvm: KvmMode;
   out?: string;
   verbose: boolean;
@@ -60,6 +62,7 @@ export const optionSpec = {
   'stress-seconds': { type: 'string' as const, default: '10' },
   seconds: { type: 'string' as const },
   rounds: { type: 'string' as const },
+  'copy-paths': { type: 'boolean' as const, default: false },
   versions: { type: 'string' as const, default: 'all' },
   seed: { type: 'string' as const },
   kvm: { type: 'string' as const, default: 'auto' },
@@ -76,7 +79,7 @@ export const optionSpec = {
 };
 
 export type OptionName = keyof typeof optionSpec;
-export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'matrix', 'hack', 'export'] as const;
+export const commandNames = ['doctor', 'run', 'shell', 'check', 'stress', 'bench', 'matrix', 'regress', 'hack', 'export'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 const treeOptions: readonly OptionName[] = ['arch', 'variant', 'kernel-src', 'kernel-version', 'no-patches', 'config-fragment'];
@@ -90,8 +93,9 @@ export const commandOptions: Readonly<Record<CommandName, readonly OptionName[]>
   shell: [...treeOptions, ...bootOptions],
   check: [...treeOptions, 'keep-going', 'json'],
   stress: [...treeOptions, ...guestRunOptions, 'seconds', 'seed'],
-  bench: [...treeOptions, ...guestRunOptions, 'seconds', 'rounds', 'json'],
+  bench: [...treeOptions, ...guestRunOptions, 'seconds', 'rounds', 'copy-paths', 'json'],
   matrix: ['arch', 'variant', 'config-fragment', ...guestRunOptions, 'versions', 'filter', 'keep-going', 'stress-seconds', 'seed', 'json'],
+  regress: ['arch', 'variant', 'kernel-src', 'kernel-version', 'config-fragment', ...guestRunOptions.filter((name) => name !== 'rootfs' && name !== 'test-timeout'), 'json'],
   hack: ['arch', 'dir', 'force'],
   export: ['dir', 'tree', 'base'],
 };

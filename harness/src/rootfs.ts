@@ -22,7 +22,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, existsSync, type Dirent } from 'node:fs';
 import {
-  chmod, copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
+  appendFile, chmod, copyFile, cp, mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, stat, symlink, writeFile,
 } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -421,4 +421,37 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsIm
   log(`rootfs: built ${image} (${bytes} bytes, ${inputs.userlandTree === null ? `${inputs.libs.length} host libraries` : `${inputs.userlandPackages.length} Debian packages`}, ${inputs.guestFiles.length} guest files) in ${Date.now() - started} ms`);
   await pruneOld(outDir, image, log).catch((e: unknown) => log(`rootfs: pruning old images failed: ${firstLine(e)}`));
   return { path: image, rebuilt: true, bytes };
+}
+
+export interface ExtendedImageOptions {
+  /** An initramfs image of ours (uncompressed newc cpio). */
+  baseImage: string;
+  /** A host folder to add, copied whole... */
+  tree: string;
+  /** ...to this absolute path in the guest. */
+  guestPath: string;
+  /** Where the new image goes (replaced). */
+  image: string;
+}
+
+/**
+ * `baseImage` with `tree` added at `guestPath`: a second cpio archive appended to the
+ * first, which the kernel unpacks after it (initramfs archives may be concatenated).
+ */
+export async function extendImage(options: ExtendedImageOptions): Promise<void> {
+  const staging = await mkdtemp(join(dirname(options.image), 'extra-'));
+  const extra = join(staging, '..', `${posix.basename(staging)}.cpio`);
+  try {
+    const root = join(staging, 'root');
+    await cp(options.tree, join(root, options.guestPath), { recursive: true });
+    await archiveTree(root, extra);
+    await copyFile(options.baseImage, options.image);
+    await appendFile(options.image, await readFile(extra));
+  } catch (e) {
+    if (e instanceof RbmapError) throw e;
+    throw fail(`adding ${options.tree} to the initramfs as ${options.guestPath} failed: ${firstLine(e)}`, `check free space in ${dirname(options.image)}`, e);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(extra, { force: true });
+  }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildAddon, buildBenchReader } from './addon.js';
 import { bootOutcomeError, runQemu } from './boot.js';
 import { scanConsoleFile } from './consoleScan.js';
-import { guestCommandLineWords } from './contract.js';
+import { guestCommandLineWords, type GuestMode as ContractGuestMode } from './contract.js';
 import { RbmapError } from './errors.js';
 import { prepareKernel, type PreparedKernel } from './kernel.js';
 import { parseKtap } from './ktap.js';
@@ -18,7 +18,8 @@ import { parseTap } from './tap.js';
 import { hostDebianArch } from '../../vm/index.js';
 import { debianUserland } from './userland.js';
 
-export type GuestMode = 'test' | 'hang' | 'crash' | 'shell';
+/** What the guest does this boot (the KVM probe's mode is kvm.ts's own). */
+export type GuestMode = Exclude<ContractGuestMode, 'probe'>;
 
 export interface RunRequest extends PipelineOptions {
   cacheDir: string;
@@ -60,7 +61,7 @@ async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
 }
 
 /** The kernel (source → patch → config → build) and the initramfs. */
-async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
+export async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
   // Before the kernel build, so that a missing package stops the run at once: a guest of
   // another architecture than the host's runs Debian's busybox and Node.js of its own.
   const foreign = request.rootfs === undefined && request.arch.debianArch !== hostDebianArch();
@@ -118,6 +119,7 @@ function guestCommandLine(request: RunRequest): string[] {
     stressSeed: request.stressSeed,
     benchSeconds: request.benchSeconds,
     benchRounds: request.benchRounds,
+    benchCopyPathsOnly: request.benchCopyPathsOnly,
   });
 }
 

@@ -17,6 +17,11 @@ export const variants: Readonly<Record<string, VariantRecord>> = {
     summary: 'KASAN, lockdep and RCU checks with perf events, DEBUG_VM, DEBUG_PAGEALLOC, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, fault injection',
     fragments: [join(projectPaths.configFragments, 'debug.config')],
   },
+  selftests: {
+    name: 'selftests',
+    summary: "what the kernel's ftrace selftests need (kprobes, uprobes, histograms, synthetic events, function graph, latency tracers); rbmap regress",
+    fragments: [join(projectPaths.configFragments, 'ftrace-selftests.config')],
+  },
 };
 
 export function variantNamed(name: string): VariantRecord {

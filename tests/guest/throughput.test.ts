@@ -12,7 +12,8 @@
  * that every method consumed the markers in order). In the full run,
  * rbmap.bench_rounds=R measures read() and the mapping on the small ring
  * R - 1 more times, interleaved, because the events one of them loses there
- * vary from one measurement to the next.
+ * vary from one measurement to the next. rbmap.bench_methods=copy (rbmap bench
+ * --no-patches, a kernel without the series) measures read() and splice() only.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,7 +29,11 @@ const full = commandLineValue('bench') === 'full';
 const ringSizesKb = full ? [1024, 32] : [1024];
 /** Events per second; 0 = as fast as the writer can. */
 const rates = full ? [0, 50_000, 10_000] : [0];
-const methods = ['read', 'splice', 'mmap', 'node-mmap'] as const;
+const copyPathsOnly = commandLineValue('bench_methods') === 'copy';
+type Method = 'read' | 'splice' | 'mmap' | 'node-mmap';
+const methods: readonly Method[] = copyPathsOnly ? ['read', 'splice'] : ['read', 'splice', 'mmap', 'node-mmap'];
+/** The methods measured again on the small ring (buffer_percent 0, and the loss rounds). */
+const smallRingMethods: readonly Method[] = copyPathsOnly ? ['read'] : ['read', 'mmap'];
 const rounds = full ? Number(commandLineValue('bench_rounds') ?? '1') : 1;
 const lossRates = [0, 50_000];
 const lossRingKb = 32;
@@ -36,7 +41,7 @@ const lossRingKb = 32;
 /** What one reader prints; the test adds the ring size and buffer_percent it set. */
 type Measured = Omit<BenchResult, 'ringKb' | 'bufferPercent' | 'round'>;
 
-async function measure(method: (typeof methods)[number], rate: number): Promise<Measured> {
+async function measure(method: Method, rate: number): Promise<Measured> {
   const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
   if (method === 'node-mmap') {
     const child = new ChildHelper('bench-node-reader', args);
@@ -50,7 +55,7 @@ async function measure(method: (typeof methods)[number], rate: number): Promise<
 }
 
 traceTest(
-  `bench: read(), splice() and the mapping (C and TypeScript) consume a marker writer on another CPU (${full ? 'full' : 'short'} run, ${seconds} s each)`,
+  `bench: read(), splice() and the mapping (C and TypeScript) consume a marker writer on another CPU (${full ? 'full' : 'short'} run${copyPathsOnly ? ', read() and splice() only' : ''}, ${seconds} s each)`,
   async ({ t, cleanup }) => {
     if (!onlineCpus().includes(WRITER_CPU)) {
       t.skip('needs a second CPU for the writer (--smp 2 or more)');
@@ -59,7 +64,7 @@ traceTest(
     const results: BenchResult[] = [];
     const initialPercent = readTraceFile(topLevel, 'buffer_percent').trim();
     cleanup.add('restore buffer_percent', () => writeTraceFile(topLevel, 'buffer_percent', initialPercent));
-    const record = async (method: (typeof methods)[number], ringKb: number, rate: number, bufferPercent: number, round = 1): Promise<void> => {
+    const record = async (method: Method, ringKb: number, rate: number, bufferPercent: number, round = 1): Promise<void> => {
       writeTraceFile(topLevel, 'buffer_percent', String(bufferPercent));
       const result = { ...(await measure(method, rate)), ringKb, bufferPercent, round };
       t.diagnostic(`bench-result ${JSON.stringify(result)}`);
@@ -69,11 +74,11 @@ traceTest(
       setBufferSizeKb(topLevel, ringKb, WRITER_CPU);
       for (const rate of rates) for (const method of methods) await record(method, ringKb, rate, Number(initialPercent));
       // The wake-up threshold against a small ring: poll() wakes at the first event.
-      if (full && ringKb < 256) for (const method of ['read', 'mmap'] as const) await record(method, ringKb, 0, 0);
+      if (full && ringKb < 256) for (const method of smallRingMethods) await record(method, ringKb, 0, 0);
     }
     if (rounds > 1) setBufferSizeKb(topLevel, lossRingKb, WRITER_CPU);
     for (let round = 2; round <= rounds; round++) {
-      for (const rate of lossRates) for (const method of ['read', 'mmap'] as const) await record(method, lossRingKb, rate, Number(initialPercent), round);
+      for (const rate of lossRates) for (const method of smallRingMethods) await record(method, lossRingKb, rate, Number(initialPercent), round);
     }
     for (const result of results) {
       const what = `${result.method} at ${result.rate === 0 ? 'full speed' : `${result.rate}/s`}, ${result.ringKb} KB ring`;

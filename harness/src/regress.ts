@@ -1,0 +1,164 @@
+/**
+ * rbmap regress: "nothing changes for programs that never map", with the kernel's own
+ * ftrace selftests as the oracle. The same tree and config, built without the series
+ * (pristine) and with it, each booted with ftracetest as the guest's job; one table of
+ * the cases of both, and a failure for any case that passes on pristine and not with
+ * the series.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
+import { scanConsoleFile, type ConsoleFinding } from './consoleScan.js';
+import { guestCommandLineWords, parseStatusLine } from './contract.js';
+import { ExitCode } from './errors.js';
+import { compareRuns, countResults, formatComparison, parseFtracetest, type ComparedCase, type FtraceRun, type ResultCounts } from './ftracetest.js';
+import { chooseAccel } from './kvm.js';
+import type { PipelineOptions } from './options.js';
+import { buildQemuArgs } from './qemu.js';
+import { extendImage } from './rootfs.js';
+import { prepareGuest } from './run.js';
+
+export type RegressSideName = 'pristine' | 'series';
+
+export interface RegressRequest extends PipelineOptions {
+  cacheDir: string;
+  runsDir: string;
+  outDir: string;
+  log: (line: string) => void;
+}
+
+export interface RegressSide {
+  side: RegressSideName;
+  run: FtraceRun;
+  counts: ResultCounts;
+  /** ftracetest's exit code from the status channel; null if it never came. */
+  status: number | null;
+  findings: ConsoleFinding[];
+  outcome: Pick<BootOutcome, 'reason' | 'durationMs' | 'bootMs'>;
+  kernel: { tree: string; buildDir: string; rebuilt: boolean };
+  dir: string;
+  timingsMs: Record<string, number>;
+}
+
+export interface RegressResult {
+  exitCode: number;
+  reasons: string[];
+  rows: ComparedCase[];
+  sides: RegressSide[];
+  files: { json: string; table: string };
+}
+
+/** Where ftracetest lives in a kernel tree, and where the guest's /init looks for it. */
+const selftestsInTree = join('tools', 'testing', 'selftests', 'ftrace');
+const selftestsInGuest = '/opt/ftracetest';
+const progressEveryMs = 15_000;
+
+function readIfExists(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
+
+async function runSide(request: RegressRequest, side: RegressSideName): Promise<RegressSide> {
+  const dir = join(request.outDir, side);
+  await mkdir(dir, { recursive: true });
+  const channels = { tap: join(dir, 'ftracetest.out'), ktap: join(dir, 'kernel.ktap'), status: join(dir, 'status') };
+  const consoleLog = join(dir, 'console.log');
+  for (const file of [...Object.values(channels), consoleLog]) await rm(file, { force: true });
+  const timings: Record<string, number> = {};
+  request.log(`regress: ${side}: kernel ${side === 'series' ? 'with' : 'without'} the series, variant ${request.variant.name}`);
+  const { kernel, initrd } = await prepareGuest({ ...request, applySeries: side === 'series', guestMode: 'ftracetest' }, timings);
+
+  const imageDir = join(request.cacheDir, 'rootfs', `${request.arch.name}-ftracetest`);
+  await mkdir(imageDir, { recursive: true });
+  const image = join(imageDir, `${side}.cpio`);
+  await extendImage({ baseImage: initrd, tree: join(kernel.srcDir, selftestsInTree), guestPath: selftestsInGuest, image });
+
+  const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd: image, cacheDir: request.cacheDir, log: request.log });
+  const args = buildQemuArgs({
+    arch: request.arch,
+    kernel: kernel.build.image,
+    initrd: image,
+    smp: request.smp,
+    memMb: request.memMb,
+    accel,
+    append: guestCommandLineWords({ mode: 'ftracetest' }),
+    channels,
+    interactive: false,
+  });
+  const limits = { bootTimeoutMs: request.bootTimeoutS * 1000, runTimeoutMs: request.timeoutS * 1000, watchdogMs: request.watchdogS * 1000 };
+  request.log(`regress: ${side}: booting (${accel}, ${request.smp} CPU${request.smp === 1 ? '' : 's'}), ftracetest's output in ${channels.tap}`);
+  const started = Date.now();
+  const ticker = setInterval(() => {
+    const run = parseFtracetest(readIfExists(channels.tap));
+    const now = run.unfinished !== null ? `, now [${run.unfinished.number}] ${run.unfinished.name}` : '';
+    request.log(`regress: ${side}: ${run.cases.length} cases done${now} (${Math.round((Date.now() - started) / 1000)} s)`);
+  }, progressEveryMs);
+  let outcome: BootOutcome;
+  try {
+    outcome = await runQemu({
+      command: request.arch.qemuBinary,
+      args,
+      consoleLogPath: consoleLog,
+      ...limits,
+      watchedFiles: Object.values(channels),
+      ...(request.verbose ? { onLine: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
+    });
+  } finally {
+    clearInterval(ticker);
+    await rm(image, { force: true });
+  }
+  timings['guest'] = outcome.durationMs;
+  if (outcome.reason === 'qemu-error') {
+    const error = bootOutcomeError(outcome, limits);
+    if (error !== null) throw error;
+  }
+  const run = parseFtracetest(readIfExists(channels.tap));
+  const result: RegressSide = {
+    side,
+    run,
+    counts: countResults(run),
+    status: parseStatusLine(readIfExists(channels.status)),
+    findings: scanConsoleFile(consoleLog),
+    outcome: { reason: outcome.reason, durationMs: outcome.durationMs, bootMs: outcome.bootMs },
+    kernel: { tree: kernel.tree.label, buildDir: kernel.buildDir, rebuilt: kernel.build.ran },
+    dir,
+    timingsMs: timings,
+  };
+  request.log(`regress: ${side}: ${run.cases.length} cases in ${Math.round(outcome.durationMs / 1000)} s (${outcome.reason}), ftracetest exit ${String(result.status)}`);
+  return result;
+}
+
+/** The verdict: kernel trouble the pristine kernel does not show (2), a guest that did not finish (3), a worse case or missing results (1). */
+export function regressVerdict(rows: readonly ComparedCase[], pristine: RegressSide, series: RegressSide): { exitCode: number; reasons: string[] } {
+  const reasons: string[] = [];
+  const pristineKinds = new Set(pristine.findings.map((f) => f.kind));
+  const newFindings = series.findings.filter((f) => !pristineKinds.has(f.kind));
+  for (const f of newFindings) reasons.push(`series kernel: ${f.kind} on the console (line ${f.line}), which the pristine kernel did not print`);
+  const timedOut = [pristine, series].filter((s) => s.outcome.reason !== 'exited');
+  for (const s of timedOut) reasons.push(`${s.side}: the guest did not finish (${s.outcome.reason})${s.run.unfinished !== null ? ` in case [${s.run.unfinished.number}] ${s.run.unfinished.name}` : ''}`);
+  const regressions = rows.filter((r) => r.regression);
+  for (const r of regressions) reasons.push(`worse with the series: ${r.name} (${r.pristine} on pristine, ${r.series ?? 'no result'} with the series)`);
+  for (const s of [pristine, series]) {
+    if (s.outcome.reason === 'exited' && (!s.run.finished || s.status === null)) reasons.push(`${s.side}: ftracetest's results are incomplete (no closing counts or no exit status)`);
+    if (s.run.cases.length === 0) reasons.push(`${s.side}: no ftracetest case ran`);
+  }
+  let exitCode: number = ExitCode.pass;
+  if (newFindings.length > 0) exitCode = ExitCode.kernelCrash;
+  else if (timedOut.length > 0) exitCode = ExitCode.timeout;
+  else if (reasons.length > 0) exitCode = ExitCode.testFailure;
+  return { exitCode, reasons };
+}
+
+export async function runRegress(request: RegressRequest): Promise<RegressResult> {
+  await mkdir(request.outDir, { recursive: true });
+  // Pristine first: the tree is left with the series applied, as every other command wants it.
+  const pristine = await runSide(request, 'pristine');
+  const series = await runSide(request, 'series');
+  const rows = compareRuns(pristine.run, series.run);
+  const { exitCode, reasons } = regressVerdict(rows, pristine, series);
+  const files = { json: join(request.outDir, 'regress.json'), table: join(request.outDir, 'regress.txt') };
+  const table = formatComparison(rows, pristine.run, series.run);
+  await writeFile(files.table, `${table}\n`);
+  await writeFile(files.json, `${JSON.stringify({ exitCode, reasons, rows, sides: [pristine, series] }, null, 2)}\n`);
+  return { exitCode, reasons, rows, sides: [pristine, series], files };
+}
