@@ -4,6 +4,7 @@
  * again after the last unmap.
  */
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import {
   kbForRingPages,
   kbShownForRingPages,
@@ -17,6 +18,7 @@ import {
   setBufferSizeKb,
   sys,
   topLevel,
+  tracePath,
   writeMarkers,
 } from '../../reader/index.js';
 import { ChildHelper, assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
@@ -58,6 +60,21 @@ traceTest('resize: whole-buffer buffer_size_kb fails with EBUSY while one CPU is
   );
   assert.ok(refreshedMappingBytes(ring).equals(before), 'mapped pages unchanged');
   assert.deepEqual(markersOf(new MappedConsumer(ring, formats()).drain().events), markers);
+});
+
+traceTest('resize: refused because the trace file is open, with nothing mapped, it fails with ENOMEM as on 6.1', () => {
+  prepareCpu0('resize-trace-open');
+  const size = perCpuBufferSizeKb(topLevel, 0);
+  // A reader of the trace file holds the buffers against a resize while it is open.
+  const trace = openSync(tracePath(topLevel, 'trace'), 'r');
+  try {
+    assertErrno(() => setBufferSizeKb(topLevel, kbForRingPages(GROWN_PAGES), 0), 'ENOMEM', 'grow cpu0 while trace is open');
+    assert.equal(perCpuBufferSizeKb(topLevel, 0), size, 'size unchanged');
+  } finally {
+    closeSync(trace);
+  }
+  setBufferSizeKb(topLevel, kbForRingPages(GROWN_PAGES), 0);
+  assert.equal(perCpuBufferSizeKb(topLevel, 0), kbShownForRingPages(GROWN_PAGES), 'resized once trace is closed');
 });
 
 traceTest('resize: an unmapped CPU can still be resized while another CPU is mapped', ({ cleanup }) => {
