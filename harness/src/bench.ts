@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RbmapError } from './errors.js';
+import { escapeXml } from './junit.js';
 
 export interface BenchResult {
   /** read, splice, mmap (native) or node-mmap (the TypeScript reader library). */
@@ -199,10 +200,6 @@ function formatColumns(header: readonly string[], body: readonly (readonly strin
 }
 
 const methodColours: Readonly<Record<string, string>> = { read: '#8c8c8c', splice: '#4e79a7', mmap: '#e15759', 'node-mmap': '#f28e2b' };
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /**
  * Two panels of grouped bars, one group per ring size, rate and buffer_percent: reader CPU per

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatMatrix, runMatrix } from './matrix.js';
 import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, rateLabel, writeBenchFiles, type BenchRow } from './bench.js';
-import { compareCopyPaths, formatCopyPaths, type KernelSide } from './copyPaths.js';
+import { compareCopyPaths, copyPathsChartSvg, formatCopyPaths, type KernelSide } from './copyPaths.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
 import { ExitCode, RbmapError, worstExitCode } from './errors.js';
@@ -172,12 +172,13 @@ async function runCopyPathsBench(options: PipelineOptions, seconds: number, roun
   const costlier = rows.filter((r) => r.costsMore);
   for (const r of costlier) reasons.push(`the series costs more: ${r.method}, ${r.ringKb} KB, ${rateLabel(r.rate)}, wake at ${r.bufferPercent}%`);
   if (costlier.length > 0 && exitCode === ExitCode.pass) exitCode = ExitCode.testFailure;
-  const files = { json: join(out, 'copy-paths.json'), table: join(out, 'copy-paths.txt') };
+  const files = { json: join(out, 'copy-paths.json'), table: join(out, 'copy-paths.txt'), svg: join(out, 'copy-paths.svg') };
   const table = formatCopyPaths(rows);
   writeFileSync(files.table, `${table}\n`);
+  writeFileSync(files.svg, copyPathsChartSvg(rows));
   writeFileSync(files.json, `${JSON.stringify({ exitCode, reasons, seconds, rounds, rows, measured }, null, 2)}\n`);
   const verdict = reasons.length === 0 ? 'bench --copy-paths: the series costs no more than the spread of the rounds' : reasons.map((r) => `bench --copy-paths: ${r}`).join('\n');
-  (options.json ? process.stderr : process.stdout).write(`\n${table}\n\n${verdict}\nbench --copy-paths: ${files.json}, table ${files.table}\n`);
+  (options.json ? process.stderr : process.stdout).write(`\n${table}\n\n${verdict}\nbench --copy-paths: ${files.json}, table ${files.table}, chart ${files.svg}\n`);
   if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', copyPaths: true, exitCode, reasons, runDir: out, rows, files })}\n`);
   return exitCode;
 }
@@ -227,7 +228,11 @@ async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<st
     log,
   });
   const [pristine, series] = result.sides;
-  const text = readFileSync(result.files.table, 'utf8');
+  const consoleLines = result.sides.map((side) => {
+    const found = side.findings.map((f) => `${f.kind} (line ${f.line})`).join(', ');
+    return `console   ${side.side}: ${found === '' ? 'clean' : found} (${join(side.dir, 'console.log')})`;
+  });
+  const text = `${readFileSync(result.files.table, 'utf8')}${consoleLines.join('\n')}\n`;
   const verdict = result.reasons.length === 0 ? 'regress: pass' : `regress: exit ${result.exitCode}\n${result.reasons.map((r) => `  - ${r}`).join('\n')}`;
   (options.json ? process.stderr : process.stdout).write(`\n${text}\n${verdict}\nregress: ${result.files.json}, table ${result.files.table}\n`);
   if (options.json) {

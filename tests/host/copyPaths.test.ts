@@ -1,7 +1,7 @@
 /** bench --copy-paths: read() and splice() rows of several boots of each kernel, side by side. */
 import t from 'tap';
 import type { BenchRow } from '../../harness/src/bench.js';
-import { compareCopyPaths, formatCopyPaths, type KernelSide } from '../../harness/src/copyPaths.js';
+import { compareCopyPaths, copyPathsChartSvg, formatCopyPaths, type KernelSide } from '../../harness/src/copyPaths.js';
 
 function row(method: string, cpuUsPerMb: number, mbPerS: number, ringKb = 1024, rate = 0): BenchRow {
   return {
@@ -47,4 +47,13 @@ t.test('a row one side lacks is shown, never called costlier', async (t) => {
   t.equal(rows[0]?.series, null);
   t.equal(rows[0]?.costsMore, false);
   t.match(formatCopyPaths(rows), /^read\s+32 KB\s+max\s+50%\s+100 \(100–100\)\s+-\s+-/m);
+});
+
+t.test('the chart: two bars per row that both kernels measured, relative to pristine', async (t) => {
+  const measured = [...boots('pristine', [[row('read', 100, 10), row('splice', 50, 20)]]), ...boots('series', [[row('read', 150, 10)]])];
+  const svg = copyPathsChartSvg(compareCopyPaths(measured));
+  t.match(svg, /^<svg [^>]*>/);
+  t.equal((svg.match(/<title>/g) ?? []).length, 2, 'splice has no series row: only read is drawn');
+  t.match(svg, /<title>series: 150 µs\/MB \(150–150\)<\/title>/);
+  t.match(svg, />1\.50×</, 'the axis reaches the series bar');
 });
