@@ -6,7 +6,7 @@
  * the series.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
 import { scanConsoleFile, type ConsoleFinding } from './consoleScan.js';
@@ -15,7 +15,7 @@ import { ExitCode } from './errors.js';
 import { compareRuns, countResults, formatComparison, parseFtracetest, type ComparedCase, type FtraceRun, type ResultCounts } from './ftracetest.js';
 import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
-import { buildQemuArgs } from './qemu.js';
+import { buildQemuArgs, type Accel } from './qemu.js';
 import { extendImage } from './rootfs.js';
 import { prepareGuest } from './run.js';
 
@@ -58,26 +58,40 @@ function readIfExists(path: string): string {
   return existsSync(path) ? readFileSync(path, 'utf8') : '';
 }
 
-async function runSide(request: RegressRequest, side: RegressSideName): Promise<RegressSide> {
+interface PreparedSide {
+  side: RegressSideName;
+  dir: string;
+  /** The kernel image, copied out of the build folder (the other side's build replaces it there). */
+  image: string;
+  initrd: string;
+  kernel: RegressSide['kernel'];
+  timings: Record<string, number>;
+}
+
+/** One side's kernel (built in the variant's build folder) and its initramfs with ftracetest added. */
+async function prepareSide(request: RegressRequest, side: RegressSideName): Promise<PreparedSide> {
   const dir = join(request.outDir, side);
   await mkdir(dir, { recursive: true });
+  const timings: Record<string, number> = {};
+  request.log(`regress: ${side}: kernel ${side === 'series' ? 'with' : 'without'} the series, variant ${request.variant.name}`);
+  const { kernel, initrd: baseImage } = await prepareGuest({ ...request, applySeries: side === 'series', guestMode: 'ftracetest' }, timings);
+  const image = join(dir, 'kernel.img');
+  await copyFile(kernel.build.image, image);
+  const initrd = join(dir, 'initramfs.cpio');
+  await extendImage({ baseImage, tree: join(kernel.srcDir, selftestsInTree), guestPath: selftestsInGuest, image: initrd });
+  return { side, dir, image, initrd, kernel: { tree: kernel.tree.label, buildDir: kernel.buildDir, rebuilt: kernel.build.ran }, timings };
+}
+
+/** Boots one side with ftracetest as the guest's job; its cases, exit status and console findings. */
+async function bootSide(request: RegressRequest, prepared: PreparedSide, accel: Accel): Promise<RegressSide> {
+  const { side, dir } = prepared;
   const channels = { tap: join(dir, 'ftracetest.out'), ktap: join(dir, 'kernel.ktap'), status: join(dir, 'status') };
   const consoleLog = join(dir, 'console.log');
   for (const file of [...Object.values(channels), consoleLog]) await rm(file, { force: true });
-  const timings: Record<string, number> = {};
-  request.log(`regress: ${side}: kernel ${side === 'series' ? 'with' : 'without'} the series, variant ${request.variant.name}`);
-  const { kernel, initrd } = await prepareGuest({ ...request, applySeries: side === 'series', guestMode: 'ftracetest' }, timings);
-
-  const imageDir = join(request.cacheDir, 'rootfs', `${request.arch.name}-ftracetest`);
-  await mkdir(imageDir, { recursive: true });
-  const image = join(imageDir, `${side}.cpio`);
-  await extendImage({ baseImage: initrd, tree: join(kernel.srcDir, selftestsInTree), guestPath: selftestsInGuest, image });
-
-  const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd: image, cacheDir: request.cacheDir, log: request.log });
   const args = buildQemuArgs({
     arch: request.arch,
-    kernel: kernel.build.image,
-    initrd: image,
+    kernel: prepared.image,
+    initrd: prepared.initrd,
     smp: request.smp,
     memMb: request.memMb,
     accel,
@@ -101,13 +115,13 @@ async function runSide(request: RegressRequest, side: RegressSideName): Promise<
       consoleLogPath: consoleLog,
       ...limits,
       watchedFiles: Object.values(channels),
-      ...(request.verbose ? { onLine: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
+      ...(request.verbose ? { onLine: (line: string) => process.stderr.write(`  ${side} | ${line}\n`) } : {}),
     });
   } finally {
     clearInterval(ticker);
-    await rm(image, { force: true });
+    await rm(prepared.initrd, { force: true });
   }
-  timings['guest'] = outcome.durationMs;
+  const timings = { ...prepared.timings, guest: outcome.durationMs };
   if (outcome.reason === 'qemu-error') {
     const error = bootOutcomeError(outcome, limits);
     if (error !== null) throw error;
@@ -120,7 +134,7 @@ async function runSide(request: RegressRequest, side: RegressSideName): Promise<
     status: parseStatusLine(readIfExists(channels.status)),
     findings: scanConsoleFile(consoleLog),
     outcome: { reason: outcome.reason, durationMs: outcome.durationMs, bootMs: outcome.bootMs },
-    kernel: { tree: kernel.tree.label, buildDir: kernel.buildDir, rebuilt: kernel.build.ran },
+    kernel: prepared.kernel,
     dir,
     timingsMs: timings,
   };
@@ -152,8 +166,12 @@ export function regressVerdict(rows: readonly ComparedCase[], pristine: RegressS
 export async function runRegress(request: RegressRequest): Promise<RegressResult> {
   await mkdir(request.outDir, { recursive: true });
   // Pristine first: the tree is left with the series applied, as every other command wants it.
-  const pristine = await runSide(request, 'pristine');
-  const series = await runSide(request, 'series');
+  // The builds share one build folder, so they run one after the other; the two guests (one
+  // vCPU each) then run side by side, one host core each.
+  const pristinePrepared = await prepareSide(request, 'pristine');
+  const seriesPrepared = await prepareSide(request, 'series');
+  const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: seriesPrepared.image, initrd: seriesPrepared.initrd, cacheDir: request.cacheDir, log: request.log });
+  const [pristine, series] = await Promise.all([bootSide(request, pristinePrepared, accel), bootSide(request, seriesPrepared, accel)]);
   const rows = compareRuns(pristine.run, series.run);
   const { exitCode, reasons } = regressVerdict(rows, pristine, series);
   const files = { json: join(request.outDir, 'regress.json'), table: join(request.outDir, 'regress.txt') };
