@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
 import { scanConsoleFile, type ConsoleFinding } from './consoleScan.js';
 import { guestCommandLineWords, parseStatusLine } from './contract.js';
-import { ExitCode } from './errors.js';
+import { ExitCode, RbmapError } from './errors.js';
 import { compareRuns, countResults, formatComparison, parseFtracetest, type ComparedCase, type FtraceRun, type ResultCounts } from './ftracetest.js';
 import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
@@ -75,6 +75,11 @@ async function prepareSide(request: RegressRequest, side: RegressSideName): Prom
   const timings: Record<string, number> = {};
   request.log(`regress: ${side}: kernel ${side === 'series' ? 'with' : 'without'} the series, variant ${request.variant.name}`);
   const { kernel, initrd: baseImage } = await prepareGuest({ ...request, applySeries: side === 'series', guestMode: 'ftracetest' }, timings);
+  if (side === 'series' && kernel.seriesState !== 'applied') {
+    throw new RbmapError('E_USAGE', `${kernel.srcDir} already holds the series: its "pristine" kernel would be the series too`, {
+      hint: 'point --kernel-src at the tree without the series (the base the series applies to)',
+    });
+  }
   const image = join(dir, 'kernel.img');
   await copyFile(kernel.build.image, image);
   const initrd = join(dir, 'initramfs.cpio');
