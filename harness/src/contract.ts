@@ -40,6 +40,8 @@ export interface GuestCommandLine {
   benchRounds?: number;
   /** ...with read() and splice() only: a kernel without the series (bench --no-patches) has no mapping. */
   benchCopyPathsOnly?: boolean;
+  /** Mode ftracetest: only these case files (paths in the guest), in this order. */
+  ftracetestCases?: readonly string[];
 }
 
 /** The `rbmap.*` words of the kernel command line. */
@@ -53,6 +55,9 @@ export function guestCommandLineWords(line: GuestCommandLine): string[] {
   if (line.benchSeconds !== undefined) words.push('rbmap.bench=full', `rbmap.bench_seconds=${line.benchSeconds}`);
   if (line.benchRounds !== undefined) words.push(`rbmap.bench_rounds=${line.benchRounds}`);
   if (line.benchCopyPathsOnly === true) words.push('rbmap.bench_methods=copy');
+  if (line.ftracetestCases !== undefined && line.ftracetestCases.length > 0) {
+    words.push(`rbmap.ftracetest_cases=${Buffer.from(line.ftracetestCases.join(' '), 'utf8').toString('hex')}`);
+  }
   return words;
 }
 

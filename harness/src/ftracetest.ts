@@ -13,6 +13,8 @@ export interface FtraceCase {
   /** The case's description; "(instance) " first for the cases re-run in an instance. */
   name: string;
   result: FtraceResult;
+  /** The case file, where ftracetest printed its log (-v prints the log of a case that did not pass). */
+  file?: string;
 }
 
 export interface FtraceRun {
@@ -44,6 +46,9 @@ export function parseFtracetest(text: string): FtraceRun {
       continue;
     }
     if (/^# of passed:/.test(line)) finished = true;
+    const last = cases.at(-1);
+    const executed = /^execute(?: \(instance\) )?: (\S+)$/.exec(line);
+    if (executed !== null && last !== undefined && last.file === undefined) last.file = executed[1]!;
     const announced = announceLine.exec(line);
     if (announced !== null && Number(announced[1]) === (cases.at(-1)?.number ?? 0) + 1) {
       unfinished = { number: Number(announced[1]), name: caseName(announced[3] ?? '', announced[2] !== undefined) };
@@ -65,13 +70,18 @@ export function countResults(run: FtraceRun): ResultCounts {
   return counts;
 }
 
+/** What re-running a case that did worse with the series showed (rbmap regress). */
+export type RerunVerdict = 'confirmed' | 'flaky on both kernels' | 'not reproduced';
+
 export interface ComparedCase {
   name: string;
   /** undefined: the case has no result on that kernel (not reached). */
   pristine: FtraceResult | undefined;
   series: FtraceResult | undefined;
-  /** Passes on pristine, does not pass with the series. */
+  /** Passes on pristine, does not pass with the series (and, re-run, still only with the series). */
   regression: boolean;
+  /** What re-running the case on both kernels showed, where it did worse with the series. */
+  rerun?: RerunVerdict;
 }
 
 /**
@@ -113,7 +123,13 @@ export function formatComparison(rows: readonly ComparedCase[], pristine: Ftrace
   const lines = [`${pad('case', width)}  ${pad('pristine', 11)}  ${pad('series', 11)}`, `${'-'.repeat(width)}  ${'-'.repeat(11)}  ${'-'.repeat(11)}`];
   for (const row of rows) {
     const name = row.name.length > width ? `${row.name.slice(0, width - 1)}…` : row.name;
-    const mark = row.regression ? '  << worse with the series' : row.pristine !== row.series ? '  (differs)' : '';
+    const mark = row.regression
+      ? '  << worse with the series'
+      : row.rerun !== undefined
+        ? `  (differs; re-run: ${row.rerun})`
+        : row.pristine !== row.series
+          ? '  (differs)'
+          : '';
     lines.push(`${pad(name, width)}  ${cell(row.pristine)}  ${cell(row.series)}${mark}`.trimEnd());
   }
   lines.push('');

@@ -12,7 +12,7 @@ import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
 import { scanConsoleFile, type ConsoleFinding } from './consoleScan.js';
 import { guestCommandLineWords, parseStatusLine } from './contract.js';
 import { ExitCode, RbmapError } from './errors.js';
-import { compareRuns, countResults, formatComparison, parseFtracetest, type ComparedCase, type FtraceRun, type ResultCounts } from './ftracetest.js';
+import { compareRuns, countResults, formatComparison, parseFtracetest, passes, type ComparedCase, type FtraceRun, type RerunVerdict, type ResultCounts } from './ftracetest.js';
 import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
 import { buildQemuArgs, type Accel } from './qemu.js';
@@ -88,8 +88,10 @@ async function prepareSide(request: RegressRequest, side: RegressSideName): Prom
 }
 
 /** Boots one side with ftracetest as the guest's job; its cases, exit status and console findings. */
-async function bootSide(request: RegressRequest, prepared: PreparedSide, accel: Accel): Promise<RegressSide> {
-  const { side, dir } = prepared;
+async function bootSide(request: RegressRequest, prepared: PreparedSide, accel: Accel, rerun?: { cases: readonly string[]; dir: string }): Promise<RegressSide> {
+  const { side } = prepared;
+  const dir = rerun?.dir ?? prepared.dir;
+  await mkdir(dir, { recursive: true });
   const channels = { tap: join(dir, 'ftracetest.out'), ktap: join(dir, 'kernel.ktap'), status: join(dir, 'status') };
   const consoleLog = join(dir, 'console.log');
   for (const file of [...Object.values(channels), consoleLog]) await rm(file, { force: true });
@@ -100,7 +102,7 @@ async function bootSide(request: RegressRequest, prepared: PreparedSide, accel: 
     smp: request.smp,
     memMb: request.memMb,
     accel,
-    append: guestCommandLineWords({ mode: 'ftracetest' }),
+    append: guestCommandLineWords({ mode: 'ftracetest', ...(rerun === undefined ? {} : { ftracetestCases: rerun.cases }) }),
     channels,
     interactive: false,
   });
@@ -124,7 +126,6 @@ async function bootSide(request: RegressRequest, prepared: PreparedSide, accel: 
     });
   } finally {
     clearInterval(ticker);
-    await rm(prepared.initrd, { force: true });
   }
   const timings = { ...prepared.timings, guest: outcome.durationMs };
   if (outcome.reason === 'qemu-error') {
@@ -168,20 +169,55 @@ export function regressVerdict(rows: readonly ComparedCase[], pristine: RegressS
   return { exitCode, reasons };
 }
 
+/** How many times a case that did worse with the series is run again on each kernel. */
+export const rerunsPerCase = 3;
+
+/**
+ * A case that passed on pristine and not with the series, run again `rerunsPerCase` times
+ * on each kernel: the series fails it again and pristine never does (confirmed), both fail
+ * it (a flaky case, not the series' doing), or the series passes every time (not reproduced).
+ */
+export function rerunVerdict(name: string, pristine: FtraceRun, series: FtraceRun): RerunVerdict {
+  const failures = (run: FtraceRun): number => run.cases.filter((c) => c.name === name && !passes(c.result)).length;
+  const ran = (run: FtraceRun): number => run.cases.filter((c) => c.name === name).length;
+  const seriesFailures = failures(series) + (rerunsPerCase - Math.min(rerunsPerCase, ran(series)));
+  if (seriesFailures === 0) return 'not reproduced';
+  return failures(pristine) + (rerunsPerCase - Math.min(rerunsPerCase, ran(pristine))) > 0 ? 'flaky on both kernels' : 'confirmed';
+}
+
 export async function runRegress(request: RegressRequest): Promise<RegressResult> {
   await mkdir(request.outDir, { recursive: true });
   // Pristine first: the tree is left with the series applied, as every other command wants it.
   // The builds share one build folder, so they run one after the other; the two guests (one
   // vCPU each) then run side by side, one host core each.
-  const pristinePrepared = await prepareSide(request, 'pristine');
-  const seriesPrepared = await prepareSide(request, 'series');
-  const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: seriesPrepared.image, initrd: seriesPrepared.initrd, cacheDir: request.cacheDir, log: request.log });
-  const [pristine, series] = await Promise.all([bootSide(request, pristinePrepared, accel), bootSide(request, seriesPrepared, accel)]);
-  const rows = compareRuns(pristine.run, series.run);
-  const { exitCode, reasons } = regressVerdict(rows, pristine, series);
-  const files = { json: join(request.outDir, 'regress.json'), table: join(request.outDir, 'regress.txt') };
-  const table = formatComparison(rows, pristine.run, series.run);
-  await writeFile(files.table, `${table}\n`);
-  await writeFile(files.json, `${JSON.stringify({ exitCode, reasons, rows, sides: [pristine, series] }, null, 2)}\n`);
-  return { exitCode, reasons, rows, sides: [pristine, series], files };
+  const prepared = [await prepareSide(request, 'pristine'), await prepareSide(request, 'series')] as const;
+  try {
+    const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: prepared[1].image, initrd: prepared[1].initrd, cacheDir: request.cacheDir, log: request.log });
+    const [pristine, series] = await Promise.all(prepared.map((side) => bootSide(request, side, accel)));
+    const rows = compareRuns(pristine!.run, series!.run);
+    const notes: string[] = [];
+    const suspects = rows.filter((r) => r.regression);
+    const files = [...new Set(suspects.flatMap((r) => series!.run.cases.find((c) => c.name === r.name)?.file ?? []))];
+    if (files.length > 0) {
+      request.log(`regress: ${suspects.length} case(s) did worse with the series; running ${files.length} case file(s) ${rerunsPerCase} more times on each kernel`);
+      const cases = files.flatMap((file) => Array.from({ length: rerunsPerCase }, () => file));
+      const reruns = await Promise.all(prepared.map((side) => bootSide(request, side, accel, { cases, dir: join(side.dir, 'rerun') })));
+      for (const row of suspects) {
+        const verdict = rerunVerdict(row.name, reruns[0]!.run, reruns[1]!.run);
+        row.rerun = verdict;
+        if (verdict !== 'confirmed') {
+          row.regression = false;
+          notes.push(`${row.name}: ${row.series ?? 'no result'} with the series in the full run, ${verdict} in ${rerunsPerCase} re-runs on each kernel`);
+        }
+      }
+    }
+    const { exitCode, reasons } = regressVerdict(rows, pristine!, series!);
+    const out = { json: join(request.outDir, 'regress.json'), table: join(request.outDir, 'regress.txt') };
+    const table = [formatComparison(rows, pristine!.run, series!.run), ...notes.map((n) => `re-run: ${n}`)].join('\n');
+    await writeFile(out.table, `${table}\n`);
+    await writeFile(out.json, `${JSON.stringify({ exitCode, reasons, notes, rows, sides: [pristine, series] }, null, 2)}\n`);
+    return { exitCode, reasons, rows, sides: [pristine!, series!], files: out };
+  } finally {
+    for (const side of prepared) await rm(side.initrd, { force: true });
+  }
 }

@@ -43,6 +43,7 @@ t.test('kernel command line words', async (t) => {
   t.same(guestCommandLineWords({ mode: 'test', benchSeconds: 3, benchCopyPathsOnly: true }), ['rbmap.mode=test', 'rbmap.bench=full', 'rbmap.bench_seconds=3', 'rbmap.bench_methods=copy']);
   t.same(guestCommandLineWords({ mode: 'test', benchSeconds: 3, benchCopyPathsOnly: false }), ['rbmap.mode=test', 'rbmap.bench=full', 'rbmap.bench_seconds=3'], 'bench_methods only when asked');
   t.same(guestCommandLineWords({ mode: 'ftracetest' }), ['rbmap.mode=ftracetest']);
+  t.same(guestCommandLineWords({ mode: 'ftracetest', ftracetestCases: ['/a.tc', '/a.tc'] }), ['rbmap.mode=ftracetest', `rbmap.ftracetest_cases=${Buffer.from('/a.tc /a.tc').toString('hex')}`]);
 });
 
 t.test('the guest /init speaks the same contract', async (t) => {
@@ -52,7 +53,7 @@ t.test('the guest /init speaks the same contract', async (t) => {
   for (const port of Object.values(resultPorts)) t.ok(init.includes(`port_dev ${port};`), `init looks up ${port}`);
   t.ok(init.includes('--test-reporter=$runner/tap-per-file.js') && init.includes('"$runner/run-files.js"'), 'init runs the files with the per-file reporter');
   t.ok(init.includes('echo "rbmap-exit $code"'), 'init writes the status line');
-  for (const key of ['mode', 'filter', 'test_timeout', 'keep_going']) t.ok(init.includes(`rbmap.${key}=*)`), `init reads rbmap.${key}`);
+  for (const key of ['mode', 'filter', 'test_timeout', 'keep_going', 'ftracetest_cases']) t.ok(init.includes(`rbmap.${key}=*)`), `init reads rbmap.${key}`);
   t.match(init, /^ftracetest\)\n\trun_ftracetest$/m, 'init runs ftracetest in mode ftracetest');
   t.ok(init.includes('./ftracetest -v') && init.includes('>"$tap_port"'), "ftracetest's output goes to the TAP port");
 });

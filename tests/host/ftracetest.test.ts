@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../../harness/src/errors.js';
 import { compareRuns, countResults, formatComparison, parseFtracetest, type FtraceRun } from '../../harness/src/ftracetest.js';
 import { projectRoot } from '../../harness/src/paths.js';
-import { regressVerdict, type RegressSide } from '../../harness/src/regress.js';
+import { regressVerdict, rerunsPerCase, rerunVerdict, type RegressSide } from '../../harness/src/regress.js';
 
 /** Recorded: `rbmap regress`'s pristine side, 6.1 under TCG with one vCPU (its ftracetest.out). */
 const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'ftracetest-6.1-tcg.out'), 'utf8');
@@ -23,6 +23,9 @@ t.test('a whole recorded run: every case with its result, in order, and the clos
   t.equal(counts.UNSUPPORTED, printed('unsupported'), "UNSUPPORTED: ftracetest's own count");
   t.ok(run.cases.some((c) => c.name.startsWith('(instance) ')), 'the cases re-run in an instance are told apart');
   t.ok(run.cases.every((c) => !c.name.includes('\t') && c.name === c.name.trim()), 'names without the tab or the spaces around them');
+  const failed = run.cases.filter((c) => c.result === 'FAIL');
+  t.ok(failed.length > 0 && failed.every((c) => c.file?.startsWith('/opt/ftracetest/test.d/') && c.file.endsWith('.tc')), 'each failed case has its file, from the log ftracetest prints after it');
+  t.ok(run.cases.filter((c) => c.result === 'PASS').every((c) => c.file === undefined), 'a passing case prints no log');
 });
 
 t.test('a run cut in the middle of a case: not finished, and the case it stopped in', async (t) => {
@@ -99,4 +102,13 @@ t.test('verdict: pass, worse case, incomplete run, timeout, a console finding on
   t.equal(crashed.exitCode, ExitCode.kernelCrash);
   const both = regressVerdict(rows(good, good), side('pristine', good, { findings: [warning] }), side('series', good, { findings: [warning] }));
   t.equal(both.exitCode, ExitCode.pass, 'a finding pristine prints too is not the series\' doing');
+});
+
+t.test('re-runs: confirmed only if the series fails again and pristine never does', async (t) => {
+  const times = (name: string, ...results: FtraceRun['cases'][number]['result'][]): FtraceRun => runOf(...results.map((r) => [name, r] as [string, typeof r]));
+  t.equal(rerunsPerCase, 3);
+  t.equal(rerunVerdict('a', times('a', 'PASS', 'PASS', 'PASS'), times('a', 'PASS', 'FAIL', 'PASS')), 'confirmed');
+  t.equal(rerunVerdict('a', times('a', 'PASS', 'FAIL', 'PASS'), times('a', 'FAIL', 'PASS', 'PASS')), 'flaky on both kernels');
+  t.equal(rerunVerdict('a', times('a', 'PASS', 'PASS', 'PASS'), times('a', 'PASS', 'PASS', 'PASS')), 'not reproduced');
+  t.equal(rerunVerdict('a', times('a', 'PASS', 'PASS', 'PASS'), times('a', 'PASS')), 'confirmed', 'a re-run that never reached the case counts as a failure');
 });
