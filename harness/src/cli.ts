@@ -216,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
  * limits that fit ftracetest's longest cases.
  */
 async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<string>, cacheDir: string): Promise<number> {
-  const outDir = options.out ?? join(runsRoot(), `regress-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const outDir = options.out ?? timestampedRunDir('regress');
   const result = await runRegress({
     ...options,
     variant: given.has('variant') ? options.variant : variantNamed('selftests'),
@@ -233,7 +233,7 @@ async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<st
     const found = side.findings.map((f) => `${f.kind} (line ${f.line})`).join(', ');
     return `console   ${side.side}: ${found === '' ? 'clean' : found} (${join(side.dir, 'console.log')})`;
   });
-  const text = `${readFileSync(result.files.table, 'utf8')}${consoleLines.join('\n')}\n`;
+  const text = `${result.table}\n${consoleLines.join('\n')}\n`;
   const verdict = result.reasons.length === 0 ? 'regress: pass' : `regress: exit ${result.exitCode}\n${result.reasons.map((r) => `  - ${r}`).join('\n')}`;
   (options.json ? process.stderr : process.stdout).write(`\n${text}\n${verdict}\nregress: ${result.files.json}, table ${result.files.table}\n`);
   if (options.json) {

@@ -46,6 +46,8 @@ export interface RegressResult {
   reasons: string[];
   rows: ComparedCase[];
   sides: RegressSide[];
+  /** What regress.txt holds: the comparison and the re-run notes. */
+  table: string;
   files: { json: string; table: string };
 }
 
@@ -178,11 +180,13 @@ export const rerunsPerCase = 3;
  * it (a flaky case, not the series' doing), or the series passes every time (not reproduced).
  */
 export function rerunVerdict(name: string, pristine: FtraceRun, series: FtraceRun): RerunVerdict {
-  const failures = (run: FtraceRun): number => run.cases.filter((c) => c.name === name && !passes(c.result)).length;
-  const ran = (run: FtraceRun): number => run.cases.filter((c) => c.name === name).length;
-  const seriesFailures = failures(series) + (rerunsPerCase - Math.min(rerunsPerCase, ran(series)));
-  if (seriesFailures === 0) return 'not reproduced';
-  return failures(pristine) + (rerunsPerCase - Math.min(rerunsPerCase, ran(pristine))) > 0 ? 'flaky on both kernels' : 'confirmed';
+  /** Runs that did not pass the case; a run that never reached it counts as one. */
+  const misses = (run: FtraceRun): number => {
+    const results = run.cases.filter((c) => c.name === name);
+    return results.filter((c) => !passes(c.result)).length + Math.max(0, rerunsPerCase - results.length);
+  };
+  if (misses(series) === 0) return 'not reproduced';
+  return misses(pristine) > 0 ? 'flaky on both kernels' : 'confirmed';
 }
 
 export async function runRegress(request: RegressRequest): Promise<RegressResult> {
@@ -216,7 +220,7 @@ export async function runRegress(request: RegressRequest): Promise<RegressResult
     const table = [formatComparison(rows, pristine!.run, series!.run), ...notes.map((n) => `re-run: ${n}`)].join('\n');
     await writeFile(out.table, `${table}\n`);
     await writeFile(out.json, `${JSON.stringify({ exitCode, reasons, notes, rows, sides: [pristine, series] }, null, 2)}\n`);
-    return { exitCode, reasons, rows, sides: [pristine!, series!], files: out };
+    return { exitCode, reasons, rows, sides: [pristine!, series!], table, files: out };
   } finally {
     for (const side of prepared) await rm(side.initrd, { force: true });
   }
