@@ -7,7 +7,7 @@
  * puts rows on both sides, so the table counts both.
  */
 import type { BenchRow } from './bench.js';
-import { rateLabel } from './bench.js';
+import { median, rateLabel } from './bench.js';
 import { escapeXml } from './junit.js';
 
 export type KernelSide = 'pristine' | 'series';
@@ -32,10 +32,7 @@ export interface CopyPathRow {
 }
 
 function spreadOf(values: readonly number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)! };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 function sideSpread(rows: readonly BenchRow[]): SideSpread | null {
