@@ -130,13 +130,20 @@ function dataEventExtent(view: DataView, offset: number, typeLen: number, layout
  * Walk every data event of the page in `view` (a view whose byte 0 is the page's
  * byte 0). Time stamps are the page stamp plus the deltas, time extends and
  * absolute stamps met on the way, as the kernel's reader computes them.
+ *
+ * `dataLimit` stops the walk after that many bytes of data instead of at the
+ * commit (a mapped reader page is handed over up to reader_read, and the
+ * writer may have committed more since); it must not exceed the commit.
  */
-export function walkPage(view: DataView, layouts: Layouts): PageWalk {
+export function walkPage(view: DataView, layouts: Layouts, dataLimit?: number): PageWalk {
   const header = readPageHeader(view, layouts);
   const { event: eventLayout, littleEndian } = layouts;
   const typeLenMask = (1 << eventLayout.typeLenBits) - 1;
   const start = layouts.page.dataOffset;
-  const end = start + header.dataLength;
+  if (dataLimit !== undefined && (!Number.isInteger(dataLimit) || dataLimit < 0 || dataLimit > header.dataLength)) {
+    throw new MalformedPageError(`walk limit ${dataLimit} outside the committed data (${header.dataLength} bytes)`, layouts.page.commitOffset);
+  }
+  const end = start + (dataLimit ?? header.dataLength);
   if (end > view.byteLength) throw new MalformedPageError('committed data runs past the view', end);
   const records: RawRecord[] = [];
   let discarded = 0;
@@ -147,7 +154,7 @@ export function walkPage(view: DataView, layouts: Layouts): PageWalk {
   let recordStart = offset; // a time extend belongs to the event that follows it
 
   const needs = (bytes: number, what: string): void => {
-    if (offset + bytes > end) throw new MalformedPageError(`${what} runs past the committed data (${end})`, offset);
+    if (offset + bytes > end) throw new MalformedPageError(`${what} runs past the end of the walked data (${end})`, offset);
   };
 
   while (offset < end) {

@@ -1,14 +1,22 @@
 /**
  * A mapped per-CPU ring buffer: per_cpu/cpuN/trace_pipe_raw opened read-only,
- * the meta page and every data page mapped in one read-only shared mapping:
+ * the meta area and every data page mapped in one read-only shared mapping:
  *
- *   page offset 0        the meta page
- *   page offset 1 + id   the data page with ID id (0 .. nr_data_pages)
+ *   byte 0                                 the meta area, meta_page_size bytes
+ *                                          (one page while data_pages[] fits one)
+ *   byte meta_page_size + id * PAGE_SIZE   the data page with ID id (0 .. nr_data_pages)
  */
 import { closeSync, openSync } from 'node:fs';
 import * as sys from './sys.js';
-import { readMetaPage, type MetaPage } from './meta.js';
-import { expandTopLevelIfNeverExpanded, perCpuPath, traceArray } from './tracefs.js';
+import {
+  metaInconsistencies,
+  readMetaPage,
+  readReaderFields,
+  type MetaPage,
+  type PageGeometry,
+  type ReaderFields,
+} from './meta.js';
+import { dataBytesPerPage, expandTopLevelIfNeverExpanded, perCpuPath, traceArray } from './tracefs.js';
 
 /** _IO('T', 0x1): same number as TCGETS. */
 export const TRACE_MMAP_IOCTL_GET_READER_PAGE = 0x5401;
@@ -43,8 +51,29 @@ export function hasCode(error: unknown, code: string): boolean {
   return error instanceof Error && (error as Error & { code?: unknown }).code === code;
 }
 
+/** The first meta page announces a meta area the mapping cannot be laid out from. */
+export class MetaAreaSizeError extends Error {
+  constructor(
+    readonly metaPageSize: number,
+    readonly pageSize: number,
+  ) {
+    super(`meta_page_size ${metaPageSize} is not a whole, non-zero number of ${pageSize}-byte pages`);
+    this.name = 'MetaAreaSizeError';
+  }
+}
+
+interface RingLayout {
+  readonly mapping: sys.Mapping;
+  readonly metaPageSize: number;
+  readonly pageIdCount: number;
+}
+
 export class RingBufferMapping {
   readonly pageSize: number;
+  /** Bytes of the meta area at the start of the mapping (meta_page_size when mapped). */
+  readonly metaPageSize: number;
+  /** Number of page IDs: nr_data_pages + 1 (the reader page). */
+  readonly pageIdCount: number;
   private mapped: sys.Mapping | null;
   private fdOpen: boolean;
 
@@ -55,7 +84,10 @@ export class RingBufferMapping {
   ) {
     this.fdOpen = true;
     this.pageSize = sys.pageSize();
-    this.mapped = RingBufferMapping.mapAll(fd, this.pageSize);
+    const layout = RingBufferMapping.mapAll(fd, this.pageSize);
+    this.mapped = layout.mapping;
+    this.metaPageSize = layout.metaPageSize;
+    this.pageIdCount = layout.pageIdCount;
   }
 
   /**
@@ -81,18 +113,26 @@ export class RingBufferMapping {
   }
 
   /**
-   * Map the meta page alone to learn nr_data_pages, then meta + all
-   * nr_data_pages + 1 data pages in one mapping, and drop the first one.
+   * Map the first meta page alone to learn meta_page_size and nr_data_pages,
+   * then the whole meta area + all nr_data_pages + 1 data pages in one
+   * mapping, and drop the first one. Neither changes while the buffer is
+   * mapped (a mapped buffer cannot be resized).
    */
-  private static mapAll(fd: number, pageSize: number): sys.Mapping {
+  private static mapAll(fd: number, pageSize: number): RingLayout {
     const { PROT_READ, MAP_SHARED } = sys.constants;
-    const metaOnly = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, 0);
+    const firstPage = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, 0);
+    let metaPageSize: number;
+    let pageIdCount: number;
     try {
-      const { nrDataPages } = readMetaPage(new DataView(metaOnly.buffer, 0, pageSize));
-      return sys.mmap(fd, (nrDataPages + 2) * pageSize, PROT_READ, MAP_SHARED, 0);
+      const meta = readMetaPage(new DataView(firstPage.buffer, 0, pageSize));
+      metaPageSize = meta.metaPageSize;
+      pageIdCount = meta.nrDataPages + 1;
     } finally {
-      sys.munmap(metaOnly);
+      sys.munmap(firstPage);
     }
+    if (metaPageSize === 0 || metaPageSize % pageSize !== 0) throw new MetaAreaSizeError(metaPageSize, pageSize);
+    const mapping = sys.mmap(fd, metaPageSize + pageIdCount * pageSize, PROT_READ, MAP_SHARED, 0);
+    return { mapping, metaPageSize, pageIdCount };
   }
 
   get mapping(): sys.Mapping {
@@ -104,18 +144,29 @@ export class RingBufferMapping {
     return this.mapped !== null;
   }
 
-  /** Number of page IDs: nr_data_pages + 1 (the reader page). */
-  get pageIdCount(): number {
-    return this.mapping.length / this.pageSize - 1;
-  }
-
   /** The meta page as it is now (no ioctl). */
   meta(): MetaPage {
     return readMetaPage(this.metaView());
   }
 
+  /** reader_page, reader_read and reader_lost_events as they are now (no ioctl). */
+  readerFields(): ReaderFields {
+    return readReaderFields(this.metaView());
+  }
+
+  /** The whole meta area (meta_page_size bytes), in place. */
   metaView(): DataView {
-    return new DataView(this.mapping.buffer, 0, this.pageSize);
+    return new DataView(this.mapping.buffer, 0, this.metaPageSize);
+  }
+
+  /** This kernel's page size and page data capacity, to check a meta page against. */
+  get geometry(): PageGeometry {
+    return { pageSize: this.pageSize, pageDataCapacity: dataBytesPerPage() };
+  }
+
+  /** metaInconsistencies() of `meta` (default: the meta page as it is now) for this kernel's pages. */
+  inconsistencies(meta: MetaPage = this.meta()): string[] {
+    return metaInconsistencies(meta, this.geometry);
   }
 
   /** UPDATE_META_PAGE, then read the meta page. */
@@ -135,12 +186,17 @@ export class RingBufferMapping {
     }
   }
 
-  /** The data page with this ID, in place (no copy). */
-  pageView(id: number): DataView {
+  /** Byte offset of the data page with this ID in the mapping (and in the file). */
+  pageOffset(id: number): number {
     if (!Number.isInteger(id) || id < 0 || id >= this.pageIdCount) {
       throw new RangeError(`page ID ${id} outside 0..${this.pageIdCount - 1}`);
     }
-    return new DataView(this.mapping.buffer, (1 + id) * this.pageSize, this.pageSize);
+    return this.metaPageSize + id * this.pageSize;
+  }
+
+  /** The data page with this ID, in place (no copy). */
+  pageView(id: number): DataView {
+    return new DataView(this.mapping.buffer, this.pageOffset(id), this.pageSize);
   }
 
   readerPageView(): DataView {

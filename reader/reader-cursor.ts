@@ -1,49 +1,68 @@
 /**
- * Which events of the reader page are new.
+ * Which bytes of the reader page one GET_READER_PAGE handed over.
  *
- * GET_READER_PAGE may hand back the same reader page when the writer is still on
- * it (it appended events after we read it): the ABI has no "read offset" in the
- * meta page, so the consumer remembers how far it got in that page. A page is
- * "the same" when both its ID and its page time stamp are unchanged (a page that
- * went round the ring, or was reset, gets a new time stamp when written again).
+ * The meta page says how far the reader page has been consumed (reader_read,
+ * by any reader). Just before the ioctl the consumer saves the reader page ID
+ * and reader_read; when the ioctl returns 0, the events handed over are the
+ * data bytes [start, reader_read) of the page reader_page, where start is the
+ * saved reader_read if the page is still the same, else 0 (a new page).
+ * Nothing is remembered between handovers: a consumer that maps later starts
+ * where the previous one (or read(), trace_pipe) stopped.
  */
-import { walkPage, type Layouts, type PageWalk, type RawRecord } from './decoder.js';
+import { MalformedPageError, walkPage, type Layouts, type PageWalk, type RawRecord } from './decoder.js';
 
-export interface CursorTake {
-  readonly walk: PageWalk;
-  /** Records not returned by an earlier take() of the same page. */
-  readonly fresh: RawRecord[];
-  /** True when the page is a page this cursor has not seen before. */
-  readonly newPage: boolean;
+/** The reader page and how much of its data was consumed, as the meta page says. */
+export interface ReaderPosition {
+  readonly readerPage: number;
+  readonly readerRead: number;
 }
 
-export class ReaderPageCursor {
-  private pageId: number | null = null;
-  private pageTimestamp: bigint | null = null;
-  private consumedUpTo = 0;
+export interface Handover {
+  readonly readerPage: number;
+  /** True when the ioctl swapped a page in (the ID changed). */
+  readonly newPage: boolean;
+  /** Data bytes handed over: [start, end), counted from the start of the events. */
+  readonly start: number;
+  readonly end: number;
+}
 
-  constructor(private readonly layouts: Layouts) {}
-
-  take(readerPageId: number, view: DataView): CursorTake {
-    const walk = walkPage(view, this.layouts);
-    const end = this.layouts.page.dataOffset + walk.header.dataLength;
-    const samePage =
-      this.pageId === readerPageId && this.pageTimestamp === walk.header.timestamp && end >= this.consumedUpTo;
-    if (!samePage) {
-      this.pageId = readerPageId;
-      this.pageTimestamp = walk.header.timestamp;
-      this.consumedUpTo = this.layouts.page.dataOffset;
-    }
-    const fresh = walk.records.filter((record) => record.headerOffset >= this.consumedUpTo);
-    const last = walk.records[walk.records.length - 1];
-    if (last !== undefined) this.consumedUpTo = Math.max(this.consumedUpTo, last.endOffset);
-    return { walk, fresh, newPage: !samePage };
+/** The meta page after a GET_READER_PAGE that returned 0 contradicts the one before it. */
+export class HandoverError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HandoverError';
   }
+}
 
-  /** Forget the current page (after a reset of the buffer). */
-  forget(): void {
-    this.pageId = null;
-    this.pageTimestamp = null;
-    this.consumedUpTo = 0;
+/** The bytes one GET_READER_PAGE handed over, from the positions saved before and read after it. */
+export function handoverBetween(before: ReaderPosition, after: ReaderPosition): Handover {
+  const newPage = after.readerPage !== before.readerPage;
+  const start = newPage ? 0 : before.readerRead;
+  if (after.readerRead < start) {
+    throw new HandoverError(
+      `reader_read went back from ${start} to ${after.readerRead} on reader page ${after.readerPage} during a handover`,
+    );
   }
+  return { readerPage: after.readerPage, newPage, start, end: after.readerRead };
+}
+
+export interface HandedOverRecords {
+  /** The page walked from its first event up to the end of the handover. */
+  readonly walk: PageWalk;
+  /** The records of the handover (those starting at or after its start). */
+  readonly records: RawRecord[];
+}
+
+/**
+ * Walk the page from its first event (time stamps are deltas from the page
+ * stamp) to the end of the handover, and keep the records that start inside it.
+ */
+export function recordsHandedOver(view: DataView, handover: Handover, layouts: Layouts): HandedOverRecords {
+  const walk = walkPage(view, layouts, handover.end);
+  const startOffset = layouts.page.dataOffset + handover.start;
+  const straddling = walk.records.find((record) => record.headerOffset < startOffset && record.endOffset > startOffset);
+  if (straddling !== undefined) {
+    throw new MalformedPageError(`the handover starts at data byte ${handover.start}, inside an event`, straddling.headerOffset);
+  }
+  return { walk, records: walk.records.filter((record) => record.headerOffset >= startOffset) };
 }

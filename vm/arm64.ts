@@ -17,5 +17,7 @@ export const arm64: ArchRecord = {
   hostPackages: [
     { debianPackage: 'gcc-aarch64-linux-gnu', purpose: 'cross-compiles the arm64 kernel, the addon and the bench reader', probe: '/usr/bin/aarch64-linux-gnu-gcc' },
     { debianPackage: 'libc6-dev-arm64-cross', purpose: "the arm64 C library's headers and static libc (addon, bench reader)", probe: '/usr/aarch64-linux-gnu/lib/libc.a' },
+    { debianPackage: 'libtracefs-dev:arm64', purpose: 'the RFC-style client (rbmap-rfc-client), linked statically', probe: '/usr/lib/aarch64-linux-gnu/libtracefs.a' },
+    { debianPackage: 'libtraceevent-dev:arm64', purpose: "the RFC-style client's kbuffer and event parser", probe: '/usr/lib/aarch64-linux-gnu/libtraceevent.a' },
   ],
 };

@@ -12,5 +12,8 @@ export const x86_64: ArchRecord = {
   configFragment: 'vm/fragments/x86_64.config',
   qemuPackage: 'qemu-system-x86',
   debianArch: 'amd64',
-  hostPackages: [],
+  hostPackages: [
+    { debianPackage: 'libtracefs-dev', purpose: 'the RFC-style client (rbmap-rfc-client), linked statically', probe: '/usr/lib/x86_64-linux-gnu/libtracefs.a' },
+    { debianPackage: 'libtraceevent-dev', purpose: "the RFC-style client's kbuffer and event parser", probe: '/usr/lib/x86_64-linux-gnu/libtraceevent.a' },
+  ],
 };

@@ -57,6 +57,8 @@ interface NativeBuild {
   what: string;
   source: string;
   flags: readonly string[];
+  /** Libraries, after the source on the command line (static links resolve in order). */
+  libraries?: readonly string[];
   /** Cached as <cacheDir>/addon/<stem>-<hash><suffix>. */
   stem: string;
   suffix: string;
@@ -79,7 +81,7 @@ async function compileCached(build: NativeBuild, options: BuildAddonOptions): Pr
   const hash = createHash('sha256')
     .update(text)
     .update('\0')
-    .update([compiler, ...flags].join(' '))
+    .update([compiler, ...flags, ...(build.libraries ?? [])].join(' '))
     .update('\0')
     .update(process.version)
     .digest('hex')
@@ -94,9 +96,10 @@ async function compileCached(build: NativeBuild, options: BuildAddonOptions): Pr
   await mkdir(outDir, { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   const started = Date.now();
-  log(`native: ${compiler} ${flags.join(' ')} -o ${out} ${source}`);
+  const libraries = build.libraries ?? [];
+  log(`native: ${compiler} ${flags.join(' ')} -o ${out} ${source} ${libraries.join(' ')}`.trimEnd());
   try {
-    await execa(compiler, [...flags, '-o', tmp, source], { timeout: 120_000 });
+    await execa(compiler, [...flags, '-o', tmp, source, ...libraries], { timeout: 120_000 });
     await rename(tmp, out);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -132,10 +135,44 @@ export async function buildAddon(options: BuildAddonOptions): Promise<string> {
   );
 }
 
-/** Compile the benchmark's native reader, rbmap-bench (static: the guest has no C library of its own). */
+const staticProgramFlags = ['-static', '-O2', '-Wall', '-Wextra', '-Werror'] as const;
+
+/** A static C program of the guest, /opt/rbmap/bin/<name> (the guest has no C library of its own). */
+export interface GuestProgram {
+  name: string;
+  path: string;
+}
+
+/** Compile the benchmark's native reader, rbmap-bench. */
 export async function buildBenchReader(options: BuildAddonOptions): Promise<string> {
   return compileCached(
-    { what: 'the benchmark reader', source: projectPaths.benchSource, flags: ['-static', '-O2', '-Wall', '-Wextra', '-Werror'], stem: 'rbmap-bench', suffix: '' },
+    { what: 'the benchmark reader', source: projectPaths.benchSource, flags: staticProgramFlags, stem: 'rbmap-bench', suffix: '' },
     options,
   );
+}
+
+/**
+ * Compile rbmap-rfc-client, a reader written the way the RFC's demo is (libtracefs and
+ * libtraceevent's kbuffer, Debian's static libraries of the guest's architecture).
+ */
+export async function buildRfcClient(options: BuildAddonOptions): Promise<string> {
+  return compileCached(
+    {
+      what: 'the RFC-style client (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)',
+      source: projectPaths.rfcClientSource,
+      flags: [...staticProgramFlags, '-I/usr/include/tracefs', '-I/usr/include/traceevent'],
+      libraries: ['-ltracefs', '-ltraceevent'],
+      stem: 'rbmap-rfc-client',
+      suffix: '',
+    },
+    options,
+  );
+}
+
+/** Every static program the guest runs: the bench reader and the RFC-style client. */
+export async function buildGuestPrograms(options: BuildAddonOptions): Promise<GuestProgram[]> {
+  return [
+    { name: 'rbmap-bench', path: await buildBenchReader(options) },
+    { name: 'rbmap-rfc-client', path: await buildRfcClient(options) },
+  ];
 }

@@ -36,6 +36,7 @@ export const projectPaths = {
   rootfsInit: join(projectRoot, 'rootfs', 'init'),
   addonSource: join(projectRoot, 'reader', 'addon', 'rbmap_sys.c'),
   benchSource: join(projectRoot, 'rootfs', 'bench', 'rbmap_bench.c'),
+  rfcClientSource: join(projectRoot, 'rootfs', 'rfc-client', 'rbmap_rfc_client.c'),
   /** What the guest gets of the compiled TypeScript: the reader library and the guest tests. */
   guestTrees: [
     { compiled: join(distRoot, 'reader'), sources: join(projectRoot, 'reader'), target: '/opt/rbmap/reader' },

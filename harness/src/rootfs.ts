@@ -13,6 +13,7 @@
  *   /opt/rbmap/package.json        <- {"type":"module"}
  *   /opt/rbmap/addon/rbmap_sys.node
  *   /opt/rbmap/bin/rbmap-bench     <- rootfs/bench/rbmap_bench.c, static
+ *   /opt/rbmap/bin/rbmap-rfc-client <- rootfs/rfc-client/rbmap_rfc_client.c, static
  *   /dev /proc /sys /tmp /root /etc (empty dirs; init mounts devtmpfs on /dev)
  *
  * The image is named by a sha256 over every input (contents of init, addon,
@@ -31,6 +32,7 @@ import { isExecaError } from './proc.js';
 import { hasInterpreter } from './elf.js';
 import { RbmapError } from './errors.js';
 import type { DebianUserland } from './userland.js';
+import type { GuestProgram } from './addon.js';
 
 export interface BuildRootfsOptions {
   /** Cache root; images go to <cacheDir>/rootfs/<architecture>/. */
@@ -39,8 +41,8 @@ export interface BuildRootfsOptions {
   architecture: string;
   /** The compiled addon (buildAddon()). */
   addonPath: string;
-  /** The benchmark's static reader (buildBenchReader()), /opt/rbmap/bin/rbmap-bench in the guest. */
-  benchPath: string;
+  /** The guest's static C programs (buildGuestPrograms()), /opt/rbmap/bin/<name> in the guest. */
+  programs: readonly GuestProgram[];
   /** Compiled TypeScript folders to copy in (projectPaths.guestTrees). */
   guestTrees: readonly GuestTree[];
   /** The guest /init script (rootfs/init). */
@@ -258,7 +260,7 @@ interface RootfsInputs {
   userlandPackages: readonly string[];
   init: Buffer;
   addon: Buffer;
-  bench: Buffer;
+  programs: Array<{ name: string; content: Buffer }>;
   guestFiles: GuestFile[];
 }
 
@@ -294,10 +296,13 @@ async function gatherInputs(options: BuildRootfsOptions): Promise<RootfsInputs> 
   const userland = options.userland === undefined ? await hostUserland() : await debianUserland(options.userland);
   const init = await readInput(options.initPath, 'the guest init', 'restore rootfs/init from the checkout');
   const addon = await readInput(options.addonPath, 'the guest addon', 'rebuild it (buildAddon) before the rootfs');
-  const bench = await readInput(options.benchPath, 'the benchmark reader', 'rebuild it (buildBenchReader) before the rootfs');
+  const programs = [];
+  for (const { name, path } of options.programs) {
+    programs.push({ name, content: await readInput(path, `the guest program ${name}`, 'rebuild it (buildGuestPrograms) before the rootfs') });
+  }
   const guestFiles: GuestFile[] = [];
   for (const tree of options.guestTrees) guestFiles.push(...(await readGuestTree(tree, options.log)));
-  return { ...userland, init, addon, bench, guestFiles };
+  return { ...userland, init, addon, programs, guestFiles };
 }
 
 /** The image's name: a hash of the contents of what we build, and of path, size and mtime of what the host provides. */
@@ -306,7 +311,7 @@ async function imageDigest(inputs: RootfsInputs): Promise<string> {
   hash.update(`${layoutVersion}\n`);
   hash.update(`init\0`).update(inputs.init).update('\n');
   hash.update(`addon\0`).update(inputs.addon).update('\n');
-  hash.update(`bench\0`).update(inputs.bench).update('\n');
+  for (const { name, content } of inputs.programs) hash.update(`program\0${name}\0`).update(content).update('\n');
   for (const { target, content } of inputs.guestFiles) {
     hash.update(`guest\0${target}\0${content.length}\0`).update(content).update('\n');
   }
@@ -348,7 +353,7 @@ async function stageTree(staging: string, inputs: RootfsInputs): Promise<void> {
   await writeFile(at('/init'), inputs.init);
   await chmod(at('/init'), 0o755);
   await writeFile(at('/opt/rbmap/addon/rbmap_sys.node'), inputs.addon, { mode: 0o755 });
-  await writeFile(at('/opt/rbmap/bin/rbmap-bench'), inputs.bench, { mode: 0o755 });
+  for (const { name, content } of inputs.programs) await writeFile(at(`/opt/rbmap/bin/${name}`), content, { mode: 0o755 });
   for (const { target, content } of inputs.guestFiles) {
     await mkdir(dirname(at(target)), { recursive: true });
     const command = content.subarray(0, 2).toString() === '#!' && posix.basename(posix.dirname(target)) === 'bin';

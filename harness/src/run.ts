@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildAddon, buildBenchReader } from './addon.js';
+import { buildAddon, buildGuestPrograms } from './addon.js';
 import { bootOutcomeError, runQemu } from './boot.js';
 import { scanConsoleFile } from './consoleScan.js';
 import { guestCommandLineWords, type GuestMode as ContractGuestMode } from './contract.js';
@@ -91,12 +91,12 @@ export async function prepareGuest(request: RunRequest, timings: Timings): Promi
     initrd = await timed(timings, 'rootfs', async () => {
       const native = { cacheDir: request.cacheDir, crossCompile: request.arch.crossCompile, log: request.log };
       const addonPath = await buildAddon(native);
-      const benchPath = await buildBenchReader(native);
+      const programs = await buildGuestPrograms(native);
       const image = await buildRootfs({
         cacheDir: request.cacheDir,
         architecture: request.arch.name,
         addonPath,
-        benchPath,
+        programs,
         guestTrees: projectPaths.guestTrees,
         initPath: projectPaths.rootfsInit,
         ...(userland !== undefined ? { userland } : {}),

@@ -7,6 +7,9 @@
  * Maps per_cpu/cpuN/trace_pipe_raw (default: every online CPU), consumes it
  * with GET_READER_PAGE and prints one line per event:
  *   comm-pid [cpu] seconds.micros: event: fields
+ * and, before the first event of a page that came after overwritten events,
+ *   CPU n: LOST k EVENTS
+ * It starts where the previous reader of the CPU stopped (reader_read).
  * With --follow it keeps waiting (poll(), then a periodic drain) until SIGINT.
  * At the end it prints entries and overrun from each meta page.
  */
@@ -21,6 +24,7 @@ import {
   traceArray,
   TraceFormats,
   type DecodedEvent,
+  type HandedOverPage,
 } from '../index.js';
 
 const USAGE = 'usage: rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]';
@@ -74,16 +78,37 @@ interface CpuReader {
   consumer: MappedConsumer;
 }
 
-function printBatch(readers: readonly CpuReader[], comms: Map<number, string>): number {
-  const batch: Array<{ cpu: number; event: DecodedEvent }> = [];
-  for (const reader of readers) {
-    for (const event of reader.consumer.drain().events) batch.push({ cpu: reader.cpu, event });
+/** One output line of a batch, placed by its time stamp. */
+type BatchLine =
+  | { readonly kind: 'event'; readonly cpu: number; readonly timestamp: bigint; readonly event: DecodedEvent }
+  | { readonly kind: 'lost'; readonly cpu: number; readonly timestamp: bigint; readonly count: bigint };
+
+/** The lines of one CPU's drain: a page that came after lost events starts with a LOST line. */
+function batchLinesOf(cpu: number, pages: readonly HandedOverPage[]): BatchLine[] {
+  const lines: BatchLine[] = [];
+  for (const page of pages) {
+    if (page.lostEvents > 0n) {
+      const timestamp = page.events[0]?.timestamp ?? page.pageTimestamp;
+      lines.push({ kind: 'lost', cpu, timestamp, count: page.lostEvents });
+    }
+    for (const event of page.events) lines.push({ kind: 'event', cpu, timestamp: event.timestamp, event });
   }
-  batch.sort((a, b) => (a.event.timestamp < b.event.timestamp ? -1 : a.event.timestamp > b.event.timestamp ? 1 : 0));
-  if (batch.some(({ event }) => !comms.has(event.pid))) {
+  return lines;
+}
+
+function printBatch(readers: readonly CpuReader[], comms: Map<number, string>): number {
+  const batch: BatchLine[] = [];
+  for (const reader of readers) batch.push(...batchLinesOf(reader.cpu, reader.consumer.drain().pages));
+  // A stable sort: a LOST line stays before the first event of its page.
+  batch.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  if (batch.some((line) => line.kind === 'event' && !comms.has(line.event.pid))) {
     for (const [pid, comm] of savedCmdlines(traceArray(null))) comms.set(pid, comm);
   }
-  const lines = batch.map(({ cpu, event }) => formatEventLine(event, cpu, comms.get(event.pid)));
+  const lines = batch.map((line) =>
+    line.kind === 'lost'
+      ? `CPU ${line.cpu}: LOST ${line.count} EVENTS`
+      : formatEventLine(line.event, line.cpu, comms.get(line.event.pid)),
+  );
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   return lines.length;
 }

@@ -8,7 +8,10 @@ const ring = RingBufferMapping.open({ cpu });
 const consumer = new MappedConsumer(ring, new TraceFormats());
 try {
   for (;;) {
-    for (const event of consumer.drain().events) console.log(formatEventLine(event, cpu, undefined));
+    for (const page of consumer.drain().pages) {
+      if (page.lostEvents > 0n) console.log(`CPU ${cpu}: LOST ${page.lostEvents} EVENTS`);
+      for (const event of page.events) console.log(formatEventLine(event, cpu, undefined));
+    }
     const left = until - Date.now();
     if (left <= 0) break;
     sys.poll(ring.fd, sys.constants.POLLIN, left);

@@ -50,6 +50,7 @@
 /* Commit-word flags of a page (kernel/trace/ring_buffer.c) */
 #define PAGE_FLAGS_MASK ((1UL << 31) | (1UL << 30))
 
+/* struct ring_buffer_meta_page (meta page v2): data_pages[] at meta_struct_len */
 struct meta_page {
 	uint64_t entries;
 	uint64_t overrun;
@@ -57,7 +58,12 @@ struct meta_page {
 	uint32_t reader_page;
 	uint32_t nr_data_pages;
 	uint32_t data_page_head;
-	uint32_t data_pages[];
+	uint32_t meta_page_size;
+	uint32_t meta_struct_len;
+	uint32_t reader_read;
+	uint32_t flags;
+	uint64_t reader_lost_events;
+	uint64_t read;
 };
 
 struct counts {
@@ -295,44 +301,53 @@ static int consume_splice(int fd, struct counts *c, unsigned char *buf)
 
 static const unsigned char *map_base;
 static const struct meta_page *meta;
-static uint32_t map_page_id = UINT32_MAX;
-static size_t map_page_read;	/* bytes of the reader page's data already walked */
+static size_t meta_size;	/* meta_page_size: page ID n is at meta_size + n * page_size */
 
-/* The current reader page from where this reader stopped */
-static void walk_reader_page(struct counts *c)
-{
-	uint32_t id = __atomic_load_n(&meta->reader_page, __ATOMIC_ACQUIRE);
-	const unsigned char *page = map_base + (size_t)(1 + id) * (size_t)page_size;
-
-	if (id != map_page_id) {
-		map_page_id = id;
-		map_page_read = 0;
-	}
-	map_page_read = walk_events(c, page + page_data_offset, map_page_read, page_commit(page));
-	c->pages++;
-}
-
+/*
+ * GET_READER_PAGE hands over the data bytes [start, reader_read) of the
+ * reader page: start is the reader_read seen before the call if the page is
+ * the same, else 0.
+ */
 static int consume_mmap(int fd, struct counts *c, unsigned char *buf)
 {
+	uint32_t id = __atomic_load_n(&meta->reader_page, __ATOMIC_ACQUIRE);
+	uint32_t start = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
+	size_t room = (size_t)page_size - page_data_offset;
+	const unsigned char *page;
+	uint32_t handed, end;
+
 	(void)buf;
 	if (ioctl(fd, GET_READER_PAGE) < 0) {
 		if (errno == EAGAIN)
 			return 0;
 		die("GET_READER_PAGE");
 	}
-	walk_reader_page(c);
+	handed = __atomic_load_n(&meta->reader_page, __ATOMIC_ACQUIRE);
+	if (handed != id) {
+		id = handed;
+		start = 0;
+	}
+	end = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
+	page = map_base + meta_size + (size_t)id * (size_t)page_size;
+	walk_events(c, page + page_data_offset, start, end < room ? end : room);
+	c->pages++;
 	return 1;
 }
 
 static void map_ring(int fd)
 {
-	void *m = mmap(NULL, (size_t)page_size, PROT_READ, MAP_SHARED, fd, 0);
+	const struct meta_page *first = mmap(NULL, (size_t)page_size, PROT_READ, MAP_SHARED, fd, 0);
 	size_t length;
+	void *m;
 
-	if (m == MAP_FAILED)
+	if (first == MAP_FAILED)
 		die("mmap the meta page");
-	length = (size_t)(((const struct meta_page *)m)->nr_data_pages + 2) * (size_t)page_size;
-	munmap(m, (size_t)page_size);
+	meta_size = first->meta_page_size;
+	length = meta_size + (size_t)(first->nr_data_pages + 1) * (size_t)page_size;
+	munmap((void *)first, (size_t)page_size);
+	errno = 0;
+	if (!meta_size || meta_size % (size_t)page_size)
+		die("meta_page_size %zu is not a whole number of pages", meta_size);
 	m = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
 		die("mmap the ring");
@@ -463,14 +478,8 @@ int main(int argc, char **argv)
 		die("open %s", path);
 	if (consume == consume_mmap)
 		map_ring(fd);
-	/*
-	 * Start from an empty buffer. The reader page of a mapping may still
-	 * hold events a former reader consumed (the ABI has no read offset):
-	 * walk it once so that only what is written from now on counts.
-	 */
+	/* Start from an empty buffer: only what is written from now on counts */
 	drain(consume, fd, &c, buf);
-	if (consume == consume_mmap)
-		walk_reader_page(&c);
 	memset(&c, 0, sizeof(c));
 	overrun_before = overrun_of(writer_cpu);
 

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import {
   kbForRingPages,
   MappedConsumer,
-  metaInconsistencies,
   numberedMarkers,
   resetBuffer,
   RingBufferMapping,
@@ -29,7 +28,7 @@ traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer
   const meta = ring.updateMeta();
   assert.equal(meta.entries, BigInt(markers.length), 'entries == markers written');
   assert.equal(meta.overrun, 0n, 'nothing overwritten');
-  assert.deepEqual(metaInconsistencies(meta), []);
+  assert.deepEqual(ring.inconsistencies(meta), []);
 
   const consumer = new MappedConsumer(ring, formats());
   const drained = consumer.drain();
@@ -63,6 +62,30 @@ traceTest('consumer: markers written after mapping, in two rounds, come out once
   assert.equal(ring.updateMeta().entries, 300n);
 });
 
+traceTest('consumer: a second consumer prints nothing the first one took, then exactly what is written after', ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const markers = numberedMarkers('first-consumer', pagesWorthOf(250));
+  writeMarkers(topLevel, markers);
+  const first = RingBufferMapping.open({ cpu: 0 });
+  try {
+    assert.deepEqual(markersOf(new MappedConsumer(first, formats()).drain().events), markers, 'the first consumer takes them all');
+  } finally {
+    first.close();
+  }
+
+  const ring = cleanup.closes('second cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const meta = ring.meta();
+  assert.ok(meta.readerRead > 0, `reader_read ${meta.readerRead} survives the first mapping`);
+  assert.equal(meta.read, BigInt(markers.length), 'read counts what the first consumer took');
+  const second = new MappedConsumer(ring, formats());
+  assert.deepEqual(second.drain().events, [], 'nothing for the second consumer: it starts at reader_read');
+  const more = numberedMarkers('second-consumer', 2);
+  writeMarkers(topLevel, more);
+  assert.deepEqual(markersOf(second.drain().events), more, 'exactly the markers written since');
+});
+
 /** An 8-page cpu0 ring holding `count` numbered markers, then `script` of the reader run to its end. */
 async function readerScriptOverMarkers(cleanup: Cleanup, script: string, args: readonly string[], prefix: string, count: number) {
   sys.setAffinity(0);
@@ -70,13 +93,17 @@ async function readerScriptOverMarkers(cleanup: Cleanup, script: string, args: r
   resetBuffer(topLevel);
   const markers = numberedMarkers(prefix, count);
   writeMarkers(topLevel, markers);
+  return { markers, printed: await printedByReaderScript(cleanup, script, args, prefix, markers.length) };
+}
+
+/** Run `script` of the reader to its end: the lines it printed for markers of `prefix` (the meta counts must say `entries`). */
+async function printedByReaderScript(cleanup: Cleanup, script: string, args: readonly string[], prefix: string, entries: number): Promise<string[]> {
   const child = new ChildHelper(readerScript(script), args);
   cleanup.add(`stop ${script}`, () => child.kill());
   const result = await child.result(60_000);
   assert.equal(result.code, 0, describeChild(result));
-  assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'), 'the meta counts at the end');
-  const printed = result.stdout.split('\n').filter((line) => line.includes(`: print: ${prefix}-`));
-  return { markers, printed };
+  assert.match(result.stdout, new RegExp(`^cpu0: entries=${entries} overrun=0$`, 'm'), `the meta counts at the end: ${describeChild(result)}`);
+  return result.stdout.split('\n').filter((line) => line.includes(`: print: ${prefix}-`));
 }
 
 traceTest('rbmap-cat prints mapped markers as "comm-pid [cpu] seconds.micros: print: text" and the meta counts', async ({ cleanup }) => {
@@ -106,4 +133,11 @@ traceTest('rbmap-cat --follow prints markers written while it waits and stops on
 traceTest('the reader README example (reader/examples/print-cpu.ts) prints the mapped markers and the meta counts', async ({ cleanup }) => {
   const { markers, printed } = await readerScriptOverMarkers(cleanup, 'examples/print-cpu', ['0', '1'], 'example', 20);
   assert.deepEqual(printed.map((line) => /: print: (example-\d{6})$/.exec(line)?.[1] ?? `unexpected line: ${line}`), markers);
+});
+
+traceTest('rbmap-cat after the README example prints none of the markers the example took', async ({ cleanup }) => {
+  const { markers, printed } = await readerScriptOverMarkers(cleanup, 'examples/print-cpu', ['0', '1'], 'taken-once', 20);
+  assert.equal(printed.length, markers.length, 'the example printed every marker');
+  const again = await printedByReaderScript(cleanup, 'bin/rbmap-cat', ['--cpu', '0'], 'taken-once', markers.length);
+  assert.deepEqual(again, [], 'rbmap-cat starts where the example stopped');
 });

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import {
   decodePage,
   MappedConsumer,
-  metaInconsistencies,
   numberedMarkers,
   openTracePipeRaw,
   readTraceFile,
@@ -51,7 +50,7 @@ traceTest('ioctl: UPDATE_META_PAGE returns 0 and its entries/overrun match the e
     const meta = ring.updateMeta();
     assert.equal(meta.entries, BigInt(written), `after ${written} markers`);
     assert.equal(meta.overrun, 0n);
-    assert.deepEqual(metaInconsistencies(meta), []);
+    assert.deepEqual(ring.inconsistencies(meta), []);
   }
   // pages_touched follows the writer: the markers span several pages by now.
   const spanned = new MappedConsumer(ring, formats()).drain().eventsPerPage.filter((count) => count > 0).length;
@@ -66,7 +65,7 @@ traceTest('ioctl: GET_READER_PAGE hands pages over in ring order; markers come o
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const { layouts, lookup } = formats();
   const out: string[] = [];
-  out.push(...markersOf(decodePage(ring.readerPageView(), layouts, lookup).events));
+  assert.equal(ring.meta().readerRead, 0, 'the reader page holds nothing read yet');
   for (let handovers = 0; ; handovers++) {
     const before = ring.updateMeta();
     const expectedNext = before.dataPages[before.dataPageHead];
@@ -80,8 +79,10 @@ traceTest('ioctl: GET_READER_PAGE hands pages over in ring order; markers come o
       'the old reader page takes the old head slot in data_pages[]',
     );
     assert.equal(after.dataPageHead, (before.dataPageHead + 1) % before.nrDataPages, 'the head moves one slot on');
-    assert.deepEqual(metaInconsistencies(after), []);
-    out.push(...markersOf(decodePage(ring.pageView(after.readerPage), layouts, lookup).events));
+    assert.deepEqual(ring.inconsistencies(after), []);
+    const { walk, events } = decodePage(ring.pageView(after.readerPage), layouts, lookup);
+    assert.equal(after.readerRead, walk.header.dataLength, 'the whole page is handed over: reader_read == its commit');
+    out.push(...markersOf(events));
   }
   assert.deepEqual(out, markers);
 });
@@ -101,7 +102,10 @@ traceTest('ioctl: with the writer on the reader page GET_READER_PAGE gives EAGAI
   assert.equal(ring.getReaderPage(), true, 'the page with the markers is swapped in');
   const reader = ring.meta().readerPage;
   const { layouts, lookup } = formats();
-  assert.equal(decodePage(ring.pageView(reader), layouts, lookup).events.length, 5);
+  const handed = decodePage(ring.pageView(reader), layouts, lookup);
+  assert.equal(handed.events.length, 5);
+  const fiveMarkersRead = handed.walk.header.dataLength;
+  assert.equal(ring.meta().readerRead, fiveMarkersRead, 'reader_read: the five markers handed over');
   assert.equal(ring.getReaderPage(), false, 'nothing more to hand over: EAGAIN');
   assert.equal(ring.meta().readerPage, reader, 'EAGAIN leaves the reader page');
   writeMarkers(topLevel, numberedMarkers('partial-more', 3));
@@ -111,8 +115,11 @@ traceTest('ioctl: with the writer on the reader page GET_READER_PAGE gives EAGAI
     numberedMarkers('partial-more', 3),
     'the writer added the new markers to the page user space holds',
   );
+  assert.equal(ring.meta().readerRead, fiveMarkersRead, 'writing does not move reader_read');
   assert.equal(ring.getReaderPage(), true, 'unread events on the reader page: 0, not EAGAIN');
   assert.equal(ring.meta().readerPage, reader, 'and the page is kept (nothing else to swap in)');
+  const eightMarkersRead = decodePage(ring.pageView(reader), layouts, lookup).walk.header.dataLength;
+  assert.equal(ring.meta().readerRead, eightMarkersRead, 'reader_read: up to the three new markers, which follow the five');
   assert.equal(ring.getReaderPage(), false, 'then EAGAIN again');
   assert.equal(ring.updateMeta().entries, 8n);
 });

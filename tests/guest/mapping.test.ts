@@ -5,17 +5,18 @@ import assert from 'node:assert/strict';
 import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createInstance,
+  dataPagesListedByOneMetaPage,
   decodePage,
   kbForRingPages,
   kbShownForRingPages,
   MappedConsumer,
-  META_DATA_PAGES,
-  metaInconsistencies,
-  metaPageCapacity,
+  META_STRUCT_LEN,
+  metaAreaSize,
   numberedMarkers,
   openTracePipeRaw,
   perCpuBufferSizeKb,
   readMetaPage,
+  resetBuffer,
   RingBufferMapping,
   ringPagesForKb,
   setBufferSizeKb,
@@ -30,6 +31,7 @@ import {
   describeChild,
   formats,
   markersOf,
+  pagesWorthOf,
   runHelper,
   traceTest,
   smallCpu0Ring,
@@ -54,6 +56,12 @@ traceTest('mapping: meta page fields are sane before writes (IDs from the head) 
   assert.deepEqual(before.dataPages, rangeOf(RING_PAGES, 1), 'ring pages get IDs 1..n from the head');
   assert.equal(before.dataPageHead, 0, 'the head is data_pages[0]');
   assert.equal(ring.pageIdCount, RING_PAGES + 1);
+  assert.equal(before.metaPageSize, ring.pageSize, 'a short list keeps the one-page meta area of the RFC');
+  assert.ok(before.metaStructLen >= META_STRUCT_LEN, `meta_struct_len ${before.metaStructLen}`);
+  assert.equal(before.readerRead, 0, 'nothing consumed');
+  assert.equal(before.readerLostEvents, 0n);
+  assert.equal(before.read, 0n);
+  assert.equal(before.flags, 0);
 
   const markers = numberedMarkers('meta-sane', 30);
   writeMarkers(topLevel, markers);
@@ -61,30 +69,39 @@ traceTest('mapping: meta page fields are sane before writes (IDs from the head) 
   assert.equal(after.entries, BigInt(markers.length), 'entries counts the markers');
   assert.equal(after.overrun, 0n);
   assert.equal(after.nrDataPages, RING_PAGES);
-  assert.deepEqual(metaInconsistencies(after), []);
+  assert.deepEqual(ring.inconsistencies(after), []);
   assert.ok(after.pagesTouched <= RING_PAGES + 1, `pages_touched ${after.pagesTouched}`);
+  assert.equal(after.read, 0n, 'writing consumes nothing');
+  assert.equal(after.readerRead, 0);
 });
 
-traceTest('mapping: the page with ID n is at page offset 1 + n (checked with one-page mappings)', ({ cleanup }) => {
-  smallCpu0Ring(RING_PAGES);
-  writeMarkers(topLevel, numberedMarkers('page-offset', 250)); // more than two pages
-  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+/** Each page ID mapped alone at meta_page_size + id * PAGE_SIZE shows the same bytes as the ring's own mapping. */
+function assertPagesAtTheirOffsets(ring: RingBufferMapping, fd: number): void {
   const pageSize = ring.pageSize;
+  const { metaPageSize } = ring.meta();
   for (let id = 0; id < ring.pageIdCount; id++) {
-    const single = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, (1 + id) * pageSize);
+    const single = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, metaPageSize + id * pageSize);
     try {
       assert.ok(copyOf(new DataView(single.buffer)).equals(copyOf(ring.pageView(id))), `page ID ${id}`);
     } finally {
       sys.munmap(single);
     }
   }
-  const metaOnly = sys.mmap(fd, pageSize, PROT_READ, MAP_SHARED, 0);
+  const metaArea = sys.mmap(fd, metaPageSize, PROT_READ, MAP_SHARED, 0);
   try {
-    assert.ok(copyOf(new DataView(metaOnly.buffer)).equals(copyOf(ring.metaView())), 'offset 0 is the meta page');
+    assert.ok(copyOf(new DataView(metaArea.buffer)).equals(copyOf(ring.metaView())), 'offset 0 is the meta area');
   } finally {
-    sys.munmap(metaOnly);
+    sys.munmap(metaArea);
   }
+}
+
+traceTest('mapping: the page with ID n is at byte meta_page_size + n * PAGE_SIZE (checked with one-page mappings)', ({ cleanup }) => {
+  smallCpu0Ring(RING_PAGES);
+  writeMarkers(topLevel, numberedMarkers('page-offset', 250)); // more than two pages
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
+  assert.equal(ring.metaPageSize, ring.pageSize, 'a one-page meta area: page ID n at page offset 1 + n, as in the RFC');
+  assertPagesAtTheirOffsets(ring, fd);
   // After a handover the new reader page's ID points at the page with the oldest markers.
   assert.equal(ring.getReaderPage(), true);
   const reader = ring.meta().readerPage;
@@ -100,7 +117,7 @@ traceTest('mapping: data_pages[] stays a permutation of the non-reader IDs acros
     writeMarkers(topLevel, numberedMarkers(`perm-${round}`, 180));
     consumer.drain();
     const meta = ring.updateMeta();
-    assert.deepEqual(metaInconsistencies(meta), [], `round ${round}`);
+    assert.deepEqual(ring.inconsistencies(meta), [], `round ${round}`);
     const all = [meta.readerPage, ...meta.dataPages].sort((a, b) => a - b);
     assert.deepEqual(all, rangeOf(RING_PAGES + 1), `round ${round}: reader + data_pages = every ID once`);
   }
@@ -191,7 +208,7 @@ traceTest('mapping: a one-page mapping at an offset past the last page SIGBUSes 
   smallCpu0Ring(RING_PAGES);
   const result = await runHelper('touch-beyond', ['offset', '0']);
   if (result.code === 3) {
-    assert.match(result.stdout, /refused E(INVAL|NXIO|FAULT|2BIG|PERM)/, describeChild(result));
+    assert.match(result.stdout, /refused E(INVAL|NXIO|FAULT|PERM)/, describeChild(result));
   } else {
     assert.equal(result.signal, 'SIGBUS', describeChild(result));
   }
@@ -298,58 +315,120 @@ traceTest('mapping: mremap growth cannot reach a page that does not exist (refus
   }
 });
 
-traceTest('mapping: the bytes of the meta page after data_pages[] are zero', ({ cleanup }) => {
+/** Every byte of the meta area after data_pages[] (up to meta_page_size) is zero. */
+function assertMetaTailZero(ring: RingBufferMapping): void {
+  const meta = ring.updateMeta();
+  const listEnd = meta.metaStructLen + 4 * meta.nrDataPages;
+  const area = copyOf(ring.metaView());
+  assert.equal(area.length, meta.metaPageSize, 'the view covers the whole meta area');
+  const nonZero = area.subarray(listEnd).findIndex((byte) => byte !== 0);
+  assert.equal(nonZero, -1, `byte ${listEnd + nonZero} of the ${meta.metaPageSize}-byte meta area is not zero`);
+}
+
+traceTest('mapping: the bytes of the meta area after data_pages[] are zero', ({ cleanup }) => {
   smallCpu0Ring(RING_PAGES);
   writeMarkers(topLevel, numberedMarkers('meta-zero', 50));
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
-  ring.updateMeta();
-  const meta = ring.meta();
-  const tail = copyOf(ring.metaView()).subarray(META_DATA_PAGES + 4 * meta.nrDataPages);
-  const nonZero = tail.findIndex((byte) => byte !== 0);
-  assert.equal(nonZero, -1, `byte ${META_DATA_PAGES + 4 * meta.nrDataPages + nonZero} of the meta page is not zero`);
+  new MappedConsumer(ring, formats()).drain();
+  assertMetaTailZero(ring);
 });
 
-traceTest('mapping: a ring of as many pages as one meta page lists (1016 with 4 KiB pages) maps, one page more gives E2BIG', ({ t, cleanup }) => {
+/** Guest memory in bytes (MemTotal). */
+function guestMemoryBytes(): number {
+  return Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+traceTest('mapping: a ring of as many pages as one meta page lists (1008 with 4 KiB pages) keeps the one-page meta area; one page more maps with two', ({ t, cleanup }) => {
   const pageSize = sys.pageSize();
-  const capacity = metaPageCapacity(pageSize);
-  assert.equal(capacity, (pageSize - 32) / 4, `capacity of a ${pageSize / 1024} KiB meta page: data_pages[] from byte 32 to its end`);
-  const tooBigBytes = (capacity + 1) * pageSize;
-  const memBytes = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
-  if (tooBigBytes > memBytes / 2) {
-    t.skip(`a ${capacity + 1}-page ring takes ${(tooBigBytes / 2 ** 20).toFixed(0)} MiB with ${pageSize / 1024} KiB pages, more than half of this guest's ${(memBytes / 2 ** 20).toFixed(0)} MiB (boot it with a larger --mem)`);
+  const listedByOnePage = dataPagesListedByOneMetaPage(pageSize);
+  assert.equal(listedByOnePage, (pageSize - 64) / 4, `data_pages[] from byte 64 to the end of a ${pageSize / 1024} KiB page`);
+  const largerBytes = (listedByOnePage + 1) * pageSize;
+  const memBytes = guestMemoryBytes();
+  if (largerBytes > memBytes / 2) {
+    t.skip(`a ${listedByOnePage + 1}-page ring takes ${(largerBytes / 2 ** 20).toFixed(0)} MiB with ${pageSize / 1024} KiB pages, more than half of this guest's ${(memBytes / 2 ** 20).toFixed(0)} MiB (boot it with a larger --mem)`);
     return;
   }
-  const name = `rbmap-e2big-${process.pid}`;
+  const name = `rbmap-meta-pages-${process.pid}`;
   cleanup.instance(name);
   const array = createInstance(name);
-  const fitsKb = kbForRingPages(capacity);
-  const tooBigKb = kbForRingPages(capacity + 1);
-  assert.equal(ringPagesForKb(tooBigKb), capacity + 1);
+  const fitsKb = kbForRingPages(listedByOnePage);
+  const largerKb = kbForRingPages(listedByOnePage + 1);
+  assert.equal(ringPagesForKb(largerKb), listedByOnePage + 1);
 
   setBufferSizeKb(array, fitsKb, 0);
   const fits = RingBufferMapping.open({ cpu: 0, instance: name });
   try {
-    assert.equal(fits.meta().nrDataPages, capacity, 'exactly full meta page');
-    assert.deepEqual(metaInconsistencies(fits.meta()), []);
+    const meta = fits.meta();
+    assert.equal(meta.nrDataPages, listedByOnePage, 'exactly full meta page');
+    assert.equal(meta.metaPageSize, pageSize, 'the RFC layout: one meta page, page ID n at page offset 1 + n');
+    assert.equal(fits.pageOffset(listedByOnePage), (1 + listedByOnePage) * pageSize);
+    assert.deepEqual(fits.inconsistencies(meta), []);
   } finally {
     fits.close();
   }
 
-  setBufferSizeKb(array, tooBigKb, 0);
+  setBufferSizeKb(array, largerKb, 0);
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0, instance: name }));
-  assertErrno(() => sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0), 'E2BIG', `mmap of a ${capacity + 1}-page ring`);
+  const larger = cleanup.closes('mapping of the larger ring', RingBufferMapping.mapFd(fd, 0));
+  const meta = larger.meta();
+  assert.equal(meta.nrDataPages, listedByOnePage + 1);
+  assert.equal(meta.metaPageSize, 2 * pageSize, 'the list runs into a second meta page');
+  assert.equal(meta.metaPageSize, metaAreaSize(meta.nrDataPages, pageSize));
+  assert.equal(larger.mapping.length, 2 * pageSize + (listedByOnePage + 2) * pageSize, 'meta area + every page ID');
+  assert.deepEqual(larger.inconsistencies(meta), [], 'every ID listed once, the last ones from the second meta page');
+  assertPagesAtTheirOffsets(larger, fd);
+  // The IDs are real pages: markers written over several pages come back through them.
+  const markers = numberedMarkers('two-meta-pages', pagesWorthOf(400));
+  writeMarkers(array, markers);
+  assert.deepEqual(markersOf(new MappedConsumer(larger, formats()).drain().events), markers);
+  assertMetaTailZero(larger);
+  larger.close();
   // shrink again so the instance frees quickly
   setBufferSizeKb(array, 4, 0);
 }, { timeout: 120_000 });
+
+traceTest('mapping: a 64 MB ring on cpu0 maps; markers come out through the library; every page ID reads at its offset, one page past SIGBUSes', async ({ t, cleanup }) => {
+  const ringKb = 65536;
+  const memBytes = guestMemoryBytes();
+  if (ringKb * 1024 > memBytes / 4) {
+    t.skip(`a ${ringKb / 1024} MB ring is more than a quarter of this guest's ${(memBytes / 2 ** 20).toFixed(0)} MiB (boot it with a larger --mem)`);
+    return;
+  }
+  // The trace-state capture of traceTest puts cpu0's size back afterwards.
+  setBufferSizeKb(topLevel, ringKb, 0);
+  resetBuffer(topLevel);
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const meta = ring.meta();
+  const pageSize = ring.pageSize;
+  assert.equal(meta.nrDataPages, ringPagesForKb(ringKb), 'the whole ring is listed');
+  assert.equal(meta.metaPageSize, metaAreaSize(meta.nrDataPages, pageSize), 'round_up(64 + 4 * nr_data_pages, PAGE_SIZE)');
+  if (pageSize === 4096) assert.equal(meta.metaPageSize, 17 * pageSize, 'seventeen meta pages list 16449 IDs');
+  assert.deepEqual(ring.inconsistencies(meta), []);
+
+  const markers = numberedMarkers('big-ring', pagesWorthOf(1000));
+  writeMarkers(topLevel, markers);
+  const drained = new MappedConsumer(ring, formats()).drain();
+  assert.deepEqual(markersOf(drained.events), markers, 'every marker once, in order');
+  assert.ok(drained.pagesTaken >= 5, `pages filled and handed over (${drained.pagesTaken})`);
+  const after = ring.updateMeta();
+  assert.equal(after.entries - after.overrun - after.read, 0n, 'nothing left unread (entries - overrun - read)');
+  assert.deepEqual(ring.inconsistencies(after), []);
+  assertMetaTailZero(ring);
+
+  const result = await runHelper('touch-beyond', ['every', '0'], 120_000);
+  assert.match(result.stdout, new RegExp(`^touched ${meta.nrDataPages + 1} pages$`, 'm'), `every page ID read without SIGBUS: ${describeChild(result)}`);
+  assert.match(result.stdout, /^touching$/m, describeChild(result));
+  assert.equal(result.signal, 'SIGBUS', `the page past the last ID: ${describeChild(result)}`);
+}, { timeout: 300_000 });
 
 traceTest('mapping: the meta page read through a fresh mapping equals readMetaPage of the live one', ({ cleanup }) => {
   smallCpu0Ring(RING_PAGES);
   const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
   const fd = cleanup.fd(openTracePipeRaw({ cpu: 0 }));
-  const metaOnly = sys.mmap(fd, sys.pageSize(), PROT_READ, MAP_SHARED, 0);
+  const metaArea = sys.mmap(fd, ring.metaPageSize, PROT_READ, MAP_SHARED, 0);
   try {
-    assert.deepEqual(readMetaPage(new DataView(metaOnly.buffer)), ring.meta());
+    assert.deepEqual(readMetaPage(new DataView(metaArea.buffer)), ring.meta());
   } finally {
-    sys.munmap(metaOnly);
+    sys.munmap(metaArea);
   }
 });

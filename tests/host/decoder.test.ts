@@ -1,5 +1,6 @@
 /**
- * Host tests of the guest's format parsers and page decoder.
+ * Host tests of the guest's format parsers and page decoder, the handover
+ * protocol of the mapped consumer and the meta-page layout.
  *
  * Pages are built byte by byte following the ring-buffer format (see
  * reader/decoder.ts), and recorded pages from a real guest live in
@@ -10,19 +11,45 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  dataPagesListedByOneMetaPage,
   decodePage,
   decodeRecord,
   type EventFormat,
   fixAbsoluteTimestamp,
   type FormatLookup,
+  type Handover,
+  handoverBetween,
+  HandoverError,
+  type HandoverSource,
   type Layouts,
   MalformedPageError,
+  MappedConsumer,
   markerText,
+  META_DATA_PAGE_HEAD,
+  META_ENTRIES,
+  META_FLAGS,
+  META_META_PAGE_SIZE,
+  META_META_STRUCT_LEN,
+  META_NR_DATA_PAGES,
+  META_OVERRUN,
+  META_PAGES_TOUCHED,
+  META_READ,
+  META_READER_LOST_EVENTS,
+  META_READER_PAGE,
+  META_READER_READ,
+  META_STRUCT_LEN,
+  metaAreaSize,
+  metaInconsistencies,
+  MetaPageViewError,
   parseEventFormat,
   parseHeaderEvent,
   parseHeaderPage,
-  ReaderPageCursor,
+  type ReaderFields,
+  readMetaPage,
   readPageHeader,
+  readReaderFields,
+  recordsHandedOver,
+  StalledHandoverError,
   STANDARD_EVENT_HEADER,
   STANDARD_PAGE_HEADER,
   TraceFormats,
@@ -495,35 +522,295 @@ t.test('a dynamic field pointing past the record is an error, not a read of the 
   t.throws(() => decodePage(viewOf(page), LAYOUTS, lookup), /past the record end/);
 });
 
-t.test('reader cursor: the same page handed back twice yields only the events added since', async (t) => {
-  const cursor = new ReaderPageCursor(LAYOUTS);
-  const builder = new PageBuilder(100n).event(1, markerPayload('one')).event(1, markerPayload('two'));
+/** Data bytes written so far (what reader_read says once the kernel handed them over). */
+function dataBytes(builder: PageBuilder): number {
+  return builder.position - DATA_OFFSET;
+}
+
+function handedOverMarkers(bytes: Uint8Array, handover: Handover): string[] {
+  const { records } = recordsHandedOver(viewOf(bytes), handover, LAYOUTS);
+  return records.map((record) => markerText(decodeRecord(viewOf(bytes), record, lookup, true)) ?? '<not a marker>');
+}
+
+t.test('handover: the same page handed back yields the bytes from the saved reader_read on, with their true time stamps', async (t) => {
+  const builder = new PageBuilder(100n).event(1, markerPayload('one')).event(2, markerPayload('two'));
   builder.commit();
-  const first = cursor.take(3, viewOf(builder.bytes));
-  t.equal(first.fresh.length, 2);
-  t.equal(first.newPage, true);
-  builder.event(1, markerPayload('three'));
+  const firstEnd = dataBytes(builder);
+  const first = handoverBetween({ readerPage: 7, readerRead: 0 }, { readerPage: 3, readerRead: firstEnd });
+  t.same(first, { readerPage: 3, newPage: true, start: 0, end: firstEnd });
+  t.same(handedOverMarkers(builder.bytes, first), ['one', 'two']);
+
+  builder.event(4, markerPayload('three'));
   builder.commit();
-  const second = cursor.take(3, viewOf(builder.bytes));
+  const second = handoverBetween({ readerPage: 3, readerRead: firstEnd }, { readerPage: 3, readerRead: dataBytes(builder) });
   t.equal(second.newPage, false);
-  t.same(
-    second.fresh.map((record) => markerText(decodeRecord(viewOf(builder.bytes), record, lookup, true))),
-    ['three'],
-  );
-  const third = cursor.take(3, viewOf(builder.bytes));
-  t.same(third.fresh, [], 'nothing new');
+  t.equal(second.start, firstEnd);
+  const { records } = recordsHandedOver(viewOf(builder.bytes), second, LAYOUTS);
+  t.same(handedOverMarkers(builder.bytes, second), ['three']);
+  t.equal(records[0]?.timestamp, 107n, 'the page stamp plus every delta before it, not just its own');
 });
 
-t.test('reader cursor: another page ID, or the same ID with a new page stamp, starts from the top', async (t) => {
-  const cursor = new ReaderPageCursor(LAYOUTS);
-  const pageA = new PageBuilder(100n).event(1, markerPayload('a1')).commit();
-  t.equal(cursor.take(1, viewOf(pageA)).fresh.length, 1);
-  const pageB = new PageBuilder(200n).event(1, markerPayload('b1')).event(1, markerPayload('b2')).commit();
-  t.equal(cursor.take(2, viewOf(pageB)).fresh.length, 2);
-  const pageBAgain = new PageBuilder(300n).event(1, markerPayload('b1-again')).commit();
-  const retaken = cursor.take(2, viewOf(pageBAgain));
-  t.equal(retaken.newPage, true);
-  t.equal(retaken.fresh.length, 1);
+t.test('handover: a new page starts at 0, whatever reader_read the old page had', async (t) => {
+  const page = new PageBuilder(200n).event(1, markerPayload('b1')).event(1, markerPayload('b2')).commit();
+  const end = new DataView(page.buffer).getUint32(8, true);
+  const handover = handoverBetween({ readerPage: 2, readerRead: 52 }, { readerPage: 5, readerRead: end });
+  t.same(handover, { readerPage: 5, newPage: true, start: 0, end });
+  t.same(handedOverMarkers(page, handover), ['b1', 'b2']);
+});
+
+t.test('handover: events the writer committed after the handover are left for the next one', async (t) => {
+  const builder = new PageBuilder(0n).event(1, markerPayload('handed'));
+  const handedEnd = dataBytes(builder);
+  builder.event(1, markerPayload('later'));
+  const page = builder.commit();
+  const handover = handoverBetween({ readerPage: 1, readerRead: 0 }, { readerPage: 1, readerRead: handedEnd });
+  t.same(handedOverMarkers(page, handover), ['handed']);
+  t.same(handedOverMarkers(page, handoverBetween({ readerPage: 1, readerRead: handedEnd }, { readerPage: 1, readerRead: dataBytes(builder) })), ['later']);
+});
+
+t.test('handover: a time extend before the first handed-over event belongs to it', async (t) => {
+  const builder = new PageBuilder(1000n).event(1, markerPayload('before'));
+  const handedEnd = dataBytes(builder);
+  builder.timeExtend(1n << 30n).event(0, markerPayload('extended'));
+  const page = builder.commit();
+  const handover = handoverBetween({ readerPage: 4, readerRead: handedEnd }, { readerPage: 4, readerRead: dataBytes(builder) });
+  const { records } = recordsHandedOver(viewOf(page), handover, LAYOUTS);
+  t.same(handedOverMarkers(page, handover), ['extended']);
+  t.equal(records[0]?.extended, true);
+  t.equal(records[0]?.timestamp, 1001n + (1n << 30n));
+});
+
+t.test('handover: reader_read going back on the same page is a HandoverError', async (t) => {
+  t.throws(() => handoverBetween({ readerPage: 3, readerRead: 100 }, { readerPage: 3, readerRead: 60 }), HandoverError);
+});
+
+t.test('handover: a start inside an event, or an end past the commit, is a malformed page', async (t) => {
+  const builder = new PageBuilder(0n).event(1, markerPayload('whole'));
+  const page = builder.commit();
+  const end = dataBytes(builder);
+  t.throws(() => recordsHandedOver(viewOf(page), { readerPage: 1, newPage: false, start: 4, end }, LAYOUTS), /inside an event/);
+  t.throws(() => recordsHandedOver(viewOf(page), { readerPage: 1, newPage: false, start: 0, end: end + 8 }, LAYOUTS), MalformedPageError);
+  t.throws(() => walkPage(viewOf(page), LAYOUTS, end - 4), /runs past the end of the walked data/, 'a limit that cuts an event');
+});
+
+t.test('handover: a new page after lost events carries the flags; the data length excludes them and the stored count', async (t) => {
+  const builder = new PageBuilder(0n).event(1, markerPayload('after-the-gap'));
+  const page = builder.commit((1 << 31) | (1 << 30), 123n);
+  const handover = handoverBetween({ readerPage: 0, readerRead: 0 }, { readerPage: 2, readerRead: dataBytes(builder) });
+  const { walk } = recordsHandedOver(viewOf(page), handover, LAYOUTS);
+  t.equal(walk.header.missedEvents, true);
+  t.equal(walk.header.missedCount, 123n);
+  t.same(handedOverMarkers(page, handover), ['after-the-gap']);
+});
+
+/** The meta-page state a fake GET_READER_PAGE moves to. */
+interface FakeReaderState {
+  readonly readerPage: number;
+  readonly readerRead: number;
+  readonly readerLostEvents?: bigint;
+}
+
+/**
+ * A mapped ring for MappedConsumer without a kernel: pages by ID, and the
+ * meta-page state each successive GET_READER_PAGE returning 0 leaves (EAGAIN
+ * once they are used up).
+ */
+class FakeRing implements HandoverSource {
+  readonly pageIdCount: number;
+  private state: FakeReaderState;
+  ioctls = 0;
+
+  constructor(
+    private readonly pages: ReadonlyMap<number, Uint8Array>,
+    initial: FakeReaderState,
+    private readonly handovers: FakeReaderState[],
+  ) {
+    this.pageIdCount = Math.max(...pages.keys()) + 1;
+    this.state = initial;
+  }
+
+  readerFields(): ReaderFields {
+    const { readerPage, readerRead, readerLostEvents = 0n } = this.state;
+    return { readerPage, readerRead, readerLostEvents };
+  }
+
+  getReaderPage(): boolean {
+    this.ioctls++;
+    const next = this.handovers.shift();
+    if (next === undefined) return false;
+    this.state = next;
+    return true;
+  }
+
+  pageView(id: number): DataView {
+    const page = this.pages.get(id);
+    if (page === undefined) throw new RangeError(`no page ${id}`);
+    return viewOf(page);
+  }
+}
+
+const FAKE_FORMATS = { layouts: LAYOUTS, lookup };
+
+t.test('MappedConsumer: the rest of the reader page, then a new page after lost events; each event once, the loss told once', async (t) => {
+  const old = new PageBuilder(10n).event(1, markerPayload('a1'));
+  const consumedBefore = dataBytes(old);
+  old.event(1, markerPayload('a2')).event(1, markerPayload('a3'));
+  old.commit();
+  const gap = new PageBuilder(500n).event(1, markerPayload('b1')).event(1, markerPayload('b2'));
+  const gapPage = gap.commit((1 << 31) | (1 << 30), 42n);
+  const ring = new FakeRing(new Map([[0, old.bytes], [1, gapPage], [2, new Uint8Array(PAGE_SIZE)]]), { readerPage: 0, readerRead: consumedBefore }, [
+    { readerPage: 0, readerRead: dataBytes(old) },
+    { readerPage: 1, readerRead: dataBytes(gap), readerLostEvents: 42n },
+  ]);
+  const drained = new MappedConsumer(ring, FAKE_FORMATS).drain();
+  t.same(drained.events.map((event) => markerText(event)), ['a2', 'a3', 'b1', 'b2'], 'not a1: it was consumed before this consumer');
+  t.same(drained.readerPages, [0, 1]);
+  t.same(drained.pages.map((page) => page.newPage), [false, true]);
+  t.same(drained.pages.map((page) => page.lostEvents), [0n, 42n]);
+  t.equal(drained.lostEvents, 42n);
+  t.equal(drained.pagesWithMissedEvents, 1);
+  t.equal(drained.pages[1]?.storedLostEvents, 42n);
+  t.equal(drained.pagesTaken, 2);
+  t.equal(drained.complete, true);
+  t.equal(ring.ioctls, 3, 'the third call said EAGAIN');
+});
+
+t.test('MappedConsumer: reader_lost_events of a page handed over again is not told twice', async (t) => {
+  const page = new PageBuilder(0n).event(1, markerPayload('c1'));
+  const first = dataBytes(page);
+  page.event(1, markerPayload('c2')).commit();
+  const ring = new FakeRing(new Map([[0, new Uint8Array(PAGE_SIZE)], [3, page.bytes]]), { readerPage: 0, readerRead: 0 }, [
+    { readerPage: 3, readerRead: first, readerLostEvents: 7n },
+    { readerPage: 3, readerRead: dataBytes(page), readerLostEvents: 7n },
+  ]);
+  const drained = new MappedConsumer(ring, FAKE_FORMATS).drain();
+  t.same(drained.events.map((event) => markerText(event)), ['c1', 'c2']);
+  t.equal(drained.lostEvents, 7n);
+});
+
+t.test('MappedConsumer: a kernel returning 0 without handing anything over stops the drain with StalledHandoverError', async (t) => {
+  const page = new PageBuilder(0n).event(1, markerPayload('only')).commit();
+  const end = new DataView(page.buffer).getUint32(8, true);
+  const stuck = Array.from({ length: 10 }, () => ({ readerPage: 1, readerRead: end }));
+  const ring = new FakeRing(new Map([[0, new Uint8Array(PAGE_SIZE)], [1, page]]), { readerPage: 0, readerRead: 0 }, [
+    { readerPage: 1, readerRead: end },
+    ...stuck,
+  ]);
+  t.throws(() => new MappedConsumer(ring, FAKE_FORMATS).drain(), StalledHandoverError);
+  t.ok(ring.ioctls <= 4, `gave up after ${ring.ioctls} calls`);
+});
+
+t.test('MappedConsumer: drain(maxPages) stops after that many handovers and says it is not complete', async (t) => {
+  const pages = new Map<number, Uint8Array>([[0, new Uint8Array(PAGE_SIZE)]]);
+  const handovers: FakeReaderState[] = [];
+  for (let id = 1; id <= 3; id++) {
+    const builder = new PageBuilder(BigInt(id)).event(1, markerPayload(`p${id}`));
+    pages.set(id, builder.commit());
+    handovers.push({ readerPage: id, readerRead: dataBytes(builder) });
+  }
+  const consumer = new MappedConsumer(new FakeRing(pages, { readerPage: 0, readerRead: 0 }, handovers), FAKE_FORMATS);
+  const partial = consumer.drain(2);
+  t.same(partial.events.map((event) => markerText(event)), ['p1', 'p2']);
+  t.equal(partial.complete, false);
+  const rest = consumer.drain();
+  t.same(rest.events.map((event) => markerText(event)), ['p3']);
+  t.equal(rest.complete, true);
+});
+
+// ---------------------------------------------------------------------------
+// The meta page (meta.ts), built the way the kernel lays it out.
+
+function metaArea(pageSize: number, fields: { nrDataPages: number; readerPage: number; structLen?: number; metaPageSize?: number; readerRead?: number; flags?: number }): DataView {
+  const structLen = fields.structLen ?? META_STRUCT_LEN;
+  const needed = Math.ceil((structLen + 4 * fields.nrDataPages) / pageSize) * pageSize;
+  const size = fields.metaPageSize ?? needed;
+  const view = new DataView(new ArrayBuffer(Math.max(size, needed)));
+  view.setBigUint64(META_ENTRIES, 10n, true);
+  view.setBigUint64(META_OVERRUN, 3n, true);
+  view.setUint32(META_PAGES_TOUCHED, 2, true);
+  view.setUint32(META_READER_PAGE, fields.readerPage, true);
+  view.setUint32(META_NR_DATA_PAGES, fields.nrDataPages, true);
+  view.setUint32(META_DATA_PAGE_HEAD, 0, true);
+  view.setUint32(META_META_PAGE_SIZE, size, true);
+  view.setUint32(META_META_STRUCT_LEN, structLen, true);
+  view.setUint32(META_READER_READ, fields.readerRead ?? 0, true);
+  view.setUint32(META_FLAGS, fields.flags ?? 0, true);
+  view.setBigUint64(META_READER_LOST_EVENTS, 4n, true);
+  view.setBigUint64(META_READ, 5n, true);
+  let slot = 0;
+  for (let id = 0; id <= fields.nrDataPages; id++) {
+    if (id !== fields.readerPage) view.setUint32(structLen + 4 * slot++, id, true);
+  }
+  return view;
+}
+
+const GEOMETRY_4K = { pageSize: PAGE_SIZE, pageDataCapacity: PAGE_SIZE - DATA_OFFSET };
+
+t.test('meta page: every field at its offset, data_pages[] from meta_struct_len', async (t) => {
+  const meta = readMetaPage(metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 0, readerRead: 96 }), true);
+  t.same(meta, {
+    entries: 10n,
+    overrun: 3n,
+    pagesTouched: 2,
+    readerPage: 0,
+    nrDataPages: 4,
+    dataPageHead: 0,
+    metaPageSize: PAGE_SIZE,
+    metaStructLen: 64,
+    readerRead: 96,
+    flags: 0,
+    readerLostEvents: 4n,
+    read: 5n,
+    dataPages: [1, 2, 3, 4],
+  });
+  t.same(metaInconsistencies(meta, GEOMETRY_4K), []);
+});
+
+t.test('meta page: a longer structure of a newer kernel still lists its pages where meta_struct_len says', async (t) => {
+  const meta = readMetaPage(metaArea(PAGE_SIZE, { nrDataPages: 3, readerPage: 2, structLen: 96 }), true);
+  t.same(meta.dataPages, [0, 1, 3]);
+  t.same(metaInconsistencies(meta, GEOMETRY_4K), []);
+});
+
+t.test('meta page: the meta area grows by whole pages once the list no longer fits one', async (t) => {
+  t.equal(dataPagesListedByOneMetaPage(4096), 1008);
+  t.equal(dataPagesListedByOneMetaPage(65536), 16368);
+  t.equal(metaAreaSize(1008, 4096), 4096, 'a full list still fits one page (the RFC layout)');
+  t.equal(metaAreaSize(1009, 4096), 8192);
+  t.equal(metaAreaSize(16384, 4096), 4096 * 17, 'a 64 MB ring of 4 KiB pages');
+  const big = readMetaPage(metaArea(PAGE_SIZE, { nrDataPages: 1009, readerPage: 500 }), true);
+  t.equal(big.metaPageSize, 8192);
+  t.equal(big.dataPages.length, 1009, 'the list runs on into the second page');
+  t.same(metaInconsistencies(big, GEOMETRY_4K), []);
+  const firstPageOnly = readMetaPage(new DataView(metaArea(PAGE_SIZE, { nrDataPages: 1009, readerPage: 500 }).buffer, 0, PAGE_SIZE), true);
+  t.equal(firstPageOnly.dataPages.length, 1008, 'a view of the first page alone lists what it holds');
+  t.equal(firstPageOnly.metaPageSize, 8192, 'and tells how large the meta area is');
+});
+
+t.test('meta page: the consumer fields alone read the same as the whole page', async (t) => {
+  const view = metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 3, readerRead: 120 });
+  const { readerPage, readerRead, readerLostEvents } = readMetaPage(view, true);
+  t.same(readReaderFields(view, true), { readerPage, readerRead, readerLostEvents });
+});
+
+t.test('meta page: a view shorter than the fixed fields is refused', async (t) => {
+  t.throws(() => readMetaPage(new DataView(new ArrayBuffer(32))), MetaPageViewError);
+});
+
+t.test('meta page: inconsistent sizes, flags and reader_read are reported', async (t) => {
+  const cases: Array<[Parameters<typeof metaArea>[1], RegExp]> = [
+    [{ nrDataPages: 4, readerPage: 0, metaPageSize: 4096 + 512 }, /not a whole number/],
+    [{ nrDataPages: 1009, readerPage: 0, metaPageSize: 4096 }, /shorter than the list/],
+    [{ nrDataPages: 4, readerPage: 0, flags: 1 }, /flags is 0x1/],
+    [{ nrDataPages: 4, readerPage: 0, readerRead: 4081 }, /reader_read 4081/],
+  ];
+  for (const [fields, problem] of cases) {
+    const problems = metaInconsistencies(readMetaPage(metaArea(PAGE_SIZE, fields), true), GEOMETRY_4K);
+    t.ok(problems.some((text) => problem.test(text)), `${JSON.stringify(fields)}: ${problems.join('; ')}`);
+  }
+  // A list at byte 32 would overlap the fields: only the length itself can say so.
+  const shortStruct = { ...readMetaPage(metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 0 }), true), metaStructLen: 32 };
+  t.match(metaInconsistencies(shortStruct, GEOMETRY_4K).join('; '), /meta_struct_len 32/);
 });
 
 // ---------------------------------------------------------------------------

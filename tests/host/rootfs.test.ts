@@ -9,7 +9,7 @@ import { appendFile, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildAddon, buildBenchReader } from '../../harness/src/addon.js';
+import { buildAddon, buildGuestPrograms } from '../../harness/src/addon.js';
 import { projectPaths } from '../../harness/src/paths.js';
 import { buildRootfs } from '../../harness/src/rootfs.js';
 
@@ -32,7 +32,7 @@ async function listCpio(path: string): Promise<string[]> {
 }
 
 const addonPath = await buildAddon({ cacheDir, crossCompile: '', log });
-const benchPath = await buildBenchReader({ cacheDir, crossCompile: '', log });
+const programs = await buildGuestPrograms({ cacheDir, crossCompile: '', log });
 
 t.test('addon build is cached', async (t) => {
   const again = await buildAddon({ cacheDir, crossCompile: '', log });
@@ -64,7 +64,7 @@ t.test('rootfs: contents, cache hit, rebuild on change, stale files left out', a
   await copyFile(projectPaths.rootfsInit, initPath);
 
   lines.length = 0;
-  const first = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, benchPath, guestTrees, initPath, log });
+  const first = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees, initPath, log });
   t.equal(first.rebuilt, true, 'cold build builds');
   t.ok(first.bytes > 1_000_000, `image has a real size (${first.bytes} bytes)`);
   t.ok(first.path.startsWith(join(cacheDir, 'rootfs')), 'image lives in the cache');
@@ -100,16 +100,16 @@ t.test('rootfs: contents, cache hit, rebuild on change, stale files left out', a
     t.ok(entries.has(lib), `cpio holds node's library ${lib}`);
   }
 
-  const second = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, benchPath, guestTrees, initPath, log });
+  const second = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees, initPath, log });
   t.same(second, { path: first.path, rebuilt: false, bytes: first.bytes }, 'unchanged inputs reuse the image');
 
   await appendFile(initPath, '# changed\n');
-  const third = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, benchPath, guestTrees, initPath, log });
+  const third = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees, initPath, log });
   t.equal(third.rebuilt, true, 'a changed init rebuilds');
   t.not(third.path, first.path, 'under a new name');
 
   await writeFile(join(compiled, 'lib', 'helper.js'), 'export const x = 2;\n');
-  const fourth = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, benchPath, guestTrees, initPath, log });
+  const fourth = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees, initPath, log });
   t.equal(fourth.rebuilt, true, 'a changed guest file rebuilds');
 });
 
@@ -126,7 +126,7 @@ t.test("rootfs: a guest of another architecture gets its userland's tree, busybo
   const userland = { root, busybox: '/bin/busybox', node: '/usr/bin/node', applets: ['mount', 'sh'], packages: ['nodejs:arm64=18.20.4'] };
   const guestTrees = projectPaths.guestTrees;
 
-  const image = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, benchPath, guestTrees, initPath: projectPaths.rootfsInit, userland, log });
+  const image = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.rootfsInit, userland, log });
   const entries = new Set(await listCpio(image.path));
   for (const want of ['bin/busybox', 'bin/sh', 'bin/mount', 'usr/bin/node', 'usr/bin/nodejs', 'usr/share/nodejs/acorn/index.js', 'init']) {
     t.ok(entries.has(want), `cpio holds ${want}`);
@@ -139,7 +139,7 @@ t.test("rootfs: a guest of another architecture gets its userland's tree, busybo
   const { stdout: node } = await execa('cpio', ['-i', '--quiet', '--to-stdout', 'usr/bin/node'], { inputFile: image.path });
   t.equal(node, 'guest node', "usr/bin/node is the userland's");
 
-  const again = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, benchPath, guestTrees, initPath: projectPaths.rootfsInit, userland: { ...userland, packages: ['nodejs:arm64=18.20.5'] }, log });
+  const again = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.rootfsInit, userland: { ...userland, packages: ['nodejs:arm64=18.20.5'] }, log });
   t.not(again.path, image.path, 'another package version is another image');
   const kept = async (architecture: string): Promise<number> => (await readdir(join(cacheDir, 'rootfs', architecture))).filter((n) => n.endsWith('.cpio')).length;
   t.equal(await kept('arm64'), 2, 'both arm64 images are kept');
@@ -151,7 +151,7 @@ t.test('rootfs: a compiled folder without guest files is an E_ROOTFS error with 
   await mkdir(empty, { recursive: true });
   await t.rejects(
     buildRootfs({
-      cacheDir, architecture: 'x86_64', addonPath, benchPath, guestTrees: [{ compiled: empty, sources: empty, target: '/opt/rbmap/tests/guest' }],
+      cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees: [{ compiled: empty, sources: empty, target: '/opt/rbmap/tests/guest' }],
       initPath: projectPaths.rootfsInit, log,
     }),
     { code: 'E_ROOTFS', hint: /npm run build/ },

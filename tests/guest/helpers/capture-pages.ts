@@ -41,7 +41,6 @@ function mappedPages(): Buffer[] {
       const copy = Buffer.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       if (copy.readUInt32LE(8) !== 0) pages.push(copy); // commit != 0: has events
     };
-    take();
     while (ring.getReaderPage()) take();
     return pages;
   } finally {

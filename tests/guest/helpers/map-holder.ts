@@ -27,11 +27,9 @@ function digest(): string {
   const meta = ring.meta();
   const pages: string[] = [];
   for (let id = 0; id < ring.pageIdCount; id++) pages.push(sha(ring.pageView(id)));
-  return JSON.stringify({
-    meta: { ...meta, entries: meta.entries.toString(), overrun: meta.overrun.toString() },
-    metaSha: sha(ring.metaView()),
-    pages,
-  });
+  // The meta page's 64-bit counters are bigints: JSON carries them as decimal strings.
+  const bigintsAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
+  return JSON.stringify({ meta, metaSha: sha(ring.metaView()), pages }, bigintsAsText);
 }
 
 process.stdout.write(`mapped ${digest()}\n`);

@@ -12,7 +12,6 @@ import { closeSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   hasCode,
-  metaInconsistencies,
   onlineCpus,
   openTracePipeRaw,
   RingBufferMapping,
@@ -64,7 +63,7 @@ const operations: Record<string, () => string> = {
         if (!ring.getReaderPage()) continue;
         taken++;
         const meta = stableMeta(ring);
-        const problems = meta === null ? [] : metaInconsistencies(meta);
+        const problems = meta === null ? [] : ring.inconsistencies(meta);
         if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
       }
       return `cpu${ring.cpu} ${taken} taken`;

@@ -27,6 +27,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync 
 import { Worker } from 'node:worker_threads';
 import {
   createInstance,
+  dataBytesPerPage,
   hasCode,
   instance,
   MarkerWriter,
@@ -270,7 +271,7 @@ function mapUnderFaults(): string {
     }
     if (meta !== undefined) {
       try {
-        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(meta, pageSize))));
+        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(meta, pageSize))), { pageSize, pageDataCapacity: dataBytesPerPage() });
         if (problems.length > 0) throw new Error(`meta page of a mapping made under faults: ${problems.join('; ')}`);
       } finally {
         sys.munmapRange(meta, pageSize);
@@ -316,7 +317,7 @@ const operations: Record<string, Operation> = {
     const { ring, own } = held;
     if (!ring.getReaderPage()) return 'EAGAIN';
     const meta = stableMeta(ring);
-    const problems = meta === null ? [] : metaInconsistencies(meta);
+    const problems = meta === null ? [] : ring.inconsistencies(meta);
     if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
     if (!own) return `page ${ring.meta().readerPage}`;
     checkCountersMonotonic(ring);
@@ -377,7 +378,7 @@ const operations: Record<string, Operation> = {
       ring.forgetUnmappedRange();
       try {
         if (moved !== reserved) throw new Error('mremap(MREMAP_FIXED) placed the mapping elsewhere');
-        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(moved, pageSize))));
+        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(moved, ring.metaPageSize))), ring.geometry);
         if (problems.length > 0) throw new Error(`meta page of a moved mapping: ${problems.join('; ')}`);
       } finally {
         sys.munmapRange(moved, length);

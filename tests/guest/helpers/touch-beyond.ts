@@ -4,10 +4,12 @@
  * SIGBUS; anything else is reported on stdout and in the exit code.
  *
  *   node touch-beyond.js <mode> <cpu> [<off>]
- *     length   map meta + all pages + 1 extra page, touch the extra page
- *     offset   map one page at page offset (last ID + 2), touch it
+ *     length   map the meta area + all pages + 1 extra page, touch the extra page
+ *     every    the same, but first touch every page ID at meta_page_size + id * PAGE_SIZE
+ *              (prints `touched <count> pages`)
+ *     offset   map one page at the byte offset just past the last page ID, touch it
  *     at <off> map one page at byte offset <off> (decimal, up to 2^64 - 1), touch it
- *     mremap   map meta + all pages, mremap it one page larger, touch the new page
+ *     mremap   map the meta area + all pages, mremap it one page larger, touch the new page
  *
  * Exit codes: 0 = the byte was read (no SIGBUS: a failure), 3 = the kernel refused
  * the mapping/mremap (prints `refused <code>`), 4 = setup failed.
@@ -38,24 +40,29 @@ try {
   process.exit(4);
 }
 const pageSize = ring.pageSize;
-const validPages = 1 + ring.pageIdCount; // meta + every ID
-process.stdout.write(`valid ${validPages}\n`);
+/** The meta area and every page ID: where the first page that does not exist starts. */
+const validLength = ring.pageOffset(ring.pageIdCount - 1) + pageSize;
+process.stdout.write(`valid ${validLength / pageSize} pages (meta area ${ring.metaPageSize} bytes, ${ring.pageIdCount} page IDs)\n`);
 
-if (mode === 'length') {
+if (mode === 'length' || mode === 'every') {
   const fd = openTracePipeRaw({ cpu });
   let mapping: sys.Mapping;
   try {
-    mapping = sys.mmap(fd, (validPages + 1) * pageSize, PROT_READ, MAP_SHARED, 0);
+    mapping = sys.mmap(fd, validLength + pageSize, PROT_READ, MAP_SHARED, 0);
   } catch (error) {
     refused(error);
   }
+  if (mode === 'every') {
+    for (let id = 0; id < ring.pageIdCount; id++) sys.touch(mapping.addr + BigInt(ring.pageOffset(id)));
+    process.stdout.write(`touched ${ring.pageIdCount} pages\n`);
+  }
   // The last valid page must still be readable before the extra one is touched.
-  sys.touch(mapping.addr + BigInt((validPages - 1) * pageSize));
+  sys.touch(mapping.addr + BigInt(validLength - pageSize));
   process.stdout.write('touching\n');
-  readByte(mapping.addr + BigInt(validPages * pageSize));
+  readByte(mapping.addr + BigInt(validLength));
 } else if (mode === 'offset' || mode === 'at') {
   const fd = openTracePipeRaw({ cpu });
-  const offset = mode === 'offset' ? BigInt(validPages * pageSize) : BigInt(process.argv[4] ?? 'missing offset');
+  const offset = mode === 'offset' ? BigInt(validLength) : BigInt(process.argv[4] ?? 'missing offset');
   let addr: bigint;
   try {
     addr = sys.mmapRaw(0n, BigInt(pageSize), PROT_READ, MAP_SHARED, fd, offset);

@@ -83,8 +83,8 @@ export function countWholeMarkersInPages(data: Buffer, pageSize: number, where: 
  */
 export function stableMeta(ring: RingBufferMapping): MetaPage | null {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
-    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.pageSize));
+    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.metaPageSize));
+    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.metaPageSize));
     if (first.equals(second)) return readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength));
   }
   return null;
