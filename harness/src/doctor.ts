@@ -121,8 +121,9 @@ async function foreignArchitectures(): Promise<string[]> {
 
 /**
  * A guest of another architecture runs Debian's packages of its own (userland.ts): apt
- * must list them, which takes `dpkg --add-architecture` and `apt-get update` (nothing of
- * that architecture is installed on the host). Says whether it updated the package lists.
+ * must list them, which takes `dpkg --add-architecture` and `apt-get update`. Of that
+ * architecture, only the static libraries the guest's C programs link are installed on the
+ * host (its hostPackages). Says whether it updated the package lists.
  */
 async function checkForeignArchitecture(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<boolean> {
   if (arch.debianArch === hostDebianArch() || (await foreignArchitectures()).includes(arch.debianArch)) return false;
@@ -133,7 +134,7 @@ async function checkForeignArchitecture(arch: ArchRecord, options: { install: bo
       hint: `as root: ${fix}  — or run: rbmap doctor --install --arch ${arch.name}`,
     });
   }
-  options.log(`doctor: adding the ${arch.debianArch} architecture to dpkg (its package lists only: nothing of it is installed)`);
+  options.log(`doctor: adding the ${arch.debianArch} architecture to dpkg (its package lists; of it, only the static libraries of the guest's C programs get installed)`);
   await runWithProgress('dpkg', ['--add-architecture', arch.debianArch], {
     label: 'doctor: dpkg --add-architecture', env: aptEnv, errorCode: 'E_HOST_DEPS', hint: `run it by hand: ${fix}`,
   });
