@@ -57,7 +57,10 @@ export class MetaAreaSizeError extends Error {
     readonly metaPageSize: number,
     readonly pageSize: number,
   ) {
-    super(`meta_page_size ${metaPageSize} is not a whole, non-zero number of ${pageSize}-byte pages`);
+    super(
+      `meta_page_size ${metaPageSize} is not a whole, non-zero number of ${pageSize}-byte pages: ` +
+        'this library reads the meta page v2 (meta_page_size at byte 32); boot a kernel with the current kernel-patches/',
+    );
     this.name = 'MetaAreaSizeError';
   }
 }
