@@ -54,7 +54,7 @@ options that choose the kernel (run, shell, check, stress, bench; regress all bu
                            linux-source-6.1), fetched from the archive into the cache
   --no-patches             do not apply kernel-patches/ (tree used as it is)
   --config-fragment FILE   merge this fragment too (repeatable); every option is verified
-  --arch NAME              architecture record from vm/ (default x86_64; also doctor, hack)
+  --arch NAME              architecture record from vm/ (default x86_64; also doctor)
   --variant NAME           default, or debug: KASAN, lockdep and RCU checks (with perf events),
                            DEBUG_VM, DEBUG_PAGEALLOC, fault injection; or selftests: what the
                            ftrace selftests need (regress's default); each its own build folder
@@ -318,7 +318,7 @@ async function runCommand(
     case 'regress':
       return runRegressCommand(options, given, cacheDir);
     case 'hack':
-      await createHackTree({ cacheDir, dir: hackDir, force: values.force, log, arch: options.arch });
+      await createHackTree({ cacheDir, dir: hackDir, force: values.force, log });
       return ExitCode.pass;
     case 'export':
       await exportHackTree({ dir: hackDir, base: values.base, log });

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
 import { addWorktree, git, revParse } from './git.js';
 import { projectPaths } from './paths.js';
@@ -13,7 +12,7 @@ export const hackBranch = 'rbmap-hack';
  * A work tree on branch rbmap-hack holding base + the series as commits, for editing the
  * series with ordinary git (commit --amend, rebase -i). `rbmap export` writes it back.
  */
-export async function createHackTree(options: { cacheDir: string; dir: string; force: boolean; log: (line: string) => void; arch: ArchRecord }): Promise<string> {
+export async function createHackTree(options: { cacheDir: string; dir: string; force: boolean; log: (line: string) => void }): Promise<string> {
   const dir = resolve(options.dir);
   const managed = await debianBaseTree(options.cacheDir, options.log);
   const series = await readSeries(projectPaths.patches);

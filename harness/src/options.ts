@@ -96,7 +96,7 @@ export const commandOptions: Readonly<Record<CommandName, readonly OptionName[]>
   bench: [...treeOptions, ...guestRunOptions, 'seconds', 'rounds', 'copy-paths', 'json'],
   matrix: ['arch', 'variant', 'config-fragment', ...guestRunOptions, 'versions', 'filter', 'keep-going', 'stress-seconds', 'seed', 'json'],
   regress: ['arch', 'variant', 'kernel-src', 'kernel-version', 'config-fragment', ...guestRunOptions.filter((name) => name !== 'rootfs' && name !== 'test-timeout'), 'json'],
-  hack: ['arch', 'dir', 'force'],
+  hack: ['dir', 'force'],
   export: ['dir', 'tree', 'base'],
 };
 

@@ -97,7 +97,10 @@ export function buildSummary(inputs: SummaryInputs): RunSummary {
     checks.push(harnessCheck(boot.reason, `QEMU was stopped: ${boot.reason} after ${boot.durationMs} ms`));
   }
   if (boot.reason === 'qemu-error') {
-    reasons.push(`QEMU failed (exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)})`);
+    const said = boot.stderr.trim().split('\n')[0] ?? '';
+    reasons.push(
+      `QEMU failed (exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)})${said === '' ? '' : `: ${said}`}; check the QEMU binary and its arguments (rbmap doctor)`,
+    );
     checks.push(harnessCheck('qemu', boot.stderr.trim() || `QEMU exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)}`));
   }
   const failedTests = testResults.filter((result) => result.status === 'fail');

@@ -1,6 +1,6 @@
 // End-to-end outcomes of the real pipeline (real kernel, real QEMU): a guest that hangs
-// is ended by the watchdog with the timeout exit code, and a guest whose kernel crashes
-// is reported as a kernel crash. Run after `rbmap run`, which leaves the kernel and the
+// is ended by the watchdog with the timeout exit code, a guest whose kernel crashes
+// is reported as a kernel crash, and a QEMU that refuses to start gives a summary too. Run after `rbmap run`, which leaves the kernel and the
 // initramfs in the cache, so these boots build nothing.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { projectRoot } from '../../harness/src/paths.js';
 import type { RunSummary } from '../../harness/src/report.js';
 
 /** The parts of summary.json these tests read. */
-type RunSummaryView = Pick<RunSummary, 'verdict' | 'findings'> & { boot: Pick<RunSummary['boot'], 'reason'> };
+type RunSummaryView = Pick<RunSummary, 'verdict' | 'findings' | 'reasons'> & { boot: Pick<RunSummary['boot'], 'reason'> };
 
 const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
 
@@ -41,4 +41,15 @@ t.test('a guest whose kernel panics is reported as a kernel crash (exit 2)', asy
   t.equal(r.exitCode, ExitCode.kernelCrash, 'exit code 2 (kernel crash)');
   t.equal(r.summary.verdict, 'kernel-crash');
   t.ok(r.summary.findings.some((f) => f.kind === 'panic'), 'the panic is among the console findings');
+});
+
+t.test('a QEMU that cannot start still gives a summary, a verdict and the console scan (exit 4)', async (t) => {
+  // More vCPUs than the q35 machine takes: QEMU refuses before the guest runs.
+  const r = await runGuest('test', ['--smp', '4096', '--timeout', '120']);
+  if (r.exitCode !== ExitCode.setupError) t.comment(r.output);
+  t.equal(r.exitCode, ExitCode.setupError, 'exit code 4 (setup error)');
+  t.equal(r.summary.verdict, 'qemu-error');
+  t.equal(r.summary.boot.reason, 'qemu-error');
+  t.match(r.summary.reasons.join('\n'), /QEMU failed .*max CPUs/, "the reason quotes QEMU's own message");
+  t.same(r.summary.findings, [], 'the console was scanned (and is empty)');
 });
