@@ -11,10 +11,10 @@ import { createHackTree, exportHackTree } from './hack.js';
 import {
   checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type CommandName, type PipelineOptions,
 } from './options.js';
-import { runArtifactPaths } from './report.js';
+import { formatReport, runArtifactPaths } from './report.js';
 import { cacheRoot, projectRoot, runsRoot } from './paths.js';
 import { runRegress } from './regress.js';
-import { runPipeline, runShell, type GuestMode } from './run.js';
+import { formatTimings, runPipeline, runShell, type GuestMode, type PipelineResult } from './run.js';
 import { variantNamed } from './variants.js';
 
 const usage = `rbmap — build a kernel with the ring-buffer mapping series, boot it in QEMU, prove it.
@@ -95,6 +95,20 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** A run's report (stdout; stderr when stdout is for --json) and its timings line. */
+function printRunReport(result: PipelineResult, json: boolean): void {
+  (json ? process.stderr : process.stdout).write(`${formatReport(result.summary)}\n`);
+  log(formatTimings(result.timingsMs));
+}
+
+/** rbmap run and stress: the report, and with --json the one object on stdout; the exit code. */
+function finishRun(command: 'run' | 'stress', result: PipelineResult, json: boolean): number {
+  printRunReport(result, json);
+  const { verdict, exitCode, counts, reasons } = result.summary;
+  if (json) process.stdout.write(`${JSON.stringify({ command, verdict, exitCode, counts, reasons, runDir: result.runDir, timingsMs: result.timingsMs })}\n`);
+  return exitCode;
+}
+
 interface BenchBoot {
   code: number;
   rows: BenchRow[];
@@ -104,9 +118,8 @@ interface BenchBoot {
 /** One boot that runs the benchmark's guest test alone with the full matrix; its rows. */
 async function benchBoot(options: PipelineOptions, seconds: number, rounds: number, out: string, cacheDir: string, copyPathsOnly: boolean): Promise<BenchBoot> {
   const measurements = copyPathsOnly ? 13 + 2 * (rounds - 1) : 24 + 4 * (rounds - 1);
-  const code = await runPipeline({
+  const result = await runPipeline({
     ...options,
-    json: false,
     out,
     filter: '^bench:',
     benchSeconds: seconds,
@@ -119,6 +132,8 @@ async function benchBoot(options: PipelineOptions, seconds: number, rounds: numb
     guestMode: 'test',
     log,
   });
+  printRunReport(result, options.json);
+  const code = result.summary.exitCode;
   const tap = runArtifactPaths(out).tap;
   return { code, rows: benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : '')), tap };
 }
@@ -260,14 +275,14 @@ async function runCommand(
       if (mode !== 'test' && mode !== 'hang' && mode !== 'crash') {
         throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test, hang or crash`, { hint: 'rbmap --help' });
       }
-      return runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log });
+      return finishRun('run', await runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log }), options.json);
     }
     case 'stress': {
       // The guest's seeded stress test alone, for as long as asked; its seed is printed.
       const seconds = positiveIntOption('seconds', values.seconds ?? '60');
       const stressSeed = options.stressSeed ?? Math.floor(Math.random() * 1_000_000_000);
       log(`stress: ${seconds} s, seed ${stressSeed} (replay with --seed ${stressSeed})`);
-      return runPipeline({
+      const result = await runPipeline({
         ...options,
         filter: '^stress:',
         stressSeconds: seconds,
@@ -280,6 +295,7 @@ async function runCommand(
         guestMode: 'test',
         log,
       });
+      return finishRun('stress', result, false);
     }
     case 'bench': {
       const seconds = positiveIntOption('seconds', values.seconds ?? '5');

@@ -5,7 +5,6 @@
  * the worst row's exit code. A version that fails at any stage is a row, not the end: the
  * other versions still run.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildEnv } from './build.js';
@@ -14,7 +13,7 @@ import { parseMadison } from './debianArchive.js';
 import { ExitCode, RbmapError, worstExitCode } from './errors.js';
 import { toJUnitXml } from './junit.js';
 import { tryRun } from './proc.js';
-import { runArtifactPaths, type RunSummary } from './report.js';
+import { formatReport, type RunSummary } from './report.js';
 import { runPipeline, seriesKunitSuites, type RunRequest } from './run.js';
 import type { TestResult } from './tap.js';
 
@@ -181,14 +180,12 @@ async function matrixVersion(request: MatrixRequest, version: string): Promise<{
     else {
       if (checkRows.some(rowFailed)) row.exitCode = ExitCode.testFailure;
       row.runDir = join(dir, 'run');
-      const runExit = await runPipeline({ ...request, kernelVersion: version, out: row.runDir, json: false });
-      const summaryPath = runArtifactPaths(row.runDir).summary;
-      if (existsSync(summaryPath)) {
-        const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
-        Object.assign(row, runColumns(summary));
-        results = summary.results;
-        if (runExit !== ExitCode.pass && row.detail === '') row.detail = summary.reasons[0] ?? `run exited ${runExit}`;
-      }
+      const { summary } = await runPipeline({ ...request, kernelVersion: version, out: row.runDir });
+      request.log(formatReport(summary));
+      Object.assign(row, runColumns(summary));
+      results = summary.results;
+      const runExit = summary.exitCode;
+      if (runExit !== ExitCode.pass && row.detail === '') row.detail = summary.reasons[0] ?? `run exited ${runExit}`;
       row.exitCode = worstExitCode([row.exitCode, runExit]);
     }
   } catch (error) {

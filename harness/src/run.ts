@@ -12,7 +12,7 @@ import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
 import { projectPaths } from './paths.js';
 import { buildQemuArgs, type Accel, type QemuOptions } from './qemu.js';
-import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type RunArtifacts } from './report.js';
+import { buildSummary, runArtifactPaths, writeSummaryFiles, type RunArtifacts, type RunSummary } from './report.js';
 import { buildRootfs } from './rootfs.js';
 import { parseTap } from './tap.js';
 import { hostDebianArch } from '../../vm/index.js';
@@ -21,7 +21,8 @@ import { debianUserland } from './userland.js';
 /** What the guest does this boot (the KVM probe's mode is kvm.ts's own). */
 export type GuestMode = Exclude<ContractGuestMode, 'probe'>;
 
-export interface RunRequest extends PipelineOptions {
+/** What the pipeline needs; it prints progress only, so whether the command prints JSON is not its business. */
+export interface RunRequest extends Omit<PipelineOptions, 'json'> {
   cacheDir: string;
   runsDir: string;
   guestMode: GuestMode;
@@ -137,8 +138,15 @@ function qemuOptions(request: RunRequest, kernel: PreparedKernel, initrd: string
   };
 }
 
-/** The whole pipeline; returns the exit code of the verdict. */
-export async function runPipeline(request: RunRequest): Promise<number> {
+/** What one run of the pipeline produced: the summary (also in summary.json), its folder and timings. */
+export interface PipelineResult {
+  readonly summary: RunSummary;
+  readonly runDir: string;
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
+
+/** The whole pipeline; prints progress only (the caller prints the report). */
+export async function runPipeline(request: RunRequest): Promise<PipelineResult> {
   const started = Date.now();
   const timings: Timings = {};
   const artifacts = await makeRunDir(request);
@@ -186,17 +194,14 @@ export async function runPipeline(request: RunRequest): Promise<number> {
     timingsMs: timings,
   };
   await writeFile(join(artifacts.runDir, 'run.json'), `${JSON.stringify(context, null, 2)}\n`);
-  (request.json ? process.stderr : process.stdout).write(`${formatReport(summary)}\n`);
-  request.log(
-    `timings: ${Object.entries(timings)
-      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
-      .join(', ')}`,
-  );
-  if (request.json) {
-    const { verdict, exitCode, counts, reasons } = summary;
-    process.stdout.write(`${JSON.stringify({ command: 'run', verdict, exitCode, counts, reasons, runDir: artifacts.runDir, timingsMs: timings })}\n`);
-  }
-  return summary.exitCode;
+  return { summary, runDir: artifacts.runDir, timingsMs: timings };
+}
+
+/** One line: each stage's time in seconds. */
+export function formatTimings(timingsMs: Readonly<Record<string, number>>): string {
+  return `timings: ${Object.entries(timingsMs)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+    .join(', ')}`;
 }
 
 /** Boots the same kernel and rootfs with an interactive shell on the console. */
