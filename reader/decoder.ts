@@ -1,32 +1,15 @@
 /**
- * Zero-copy decoding of ring-buffer data pages.
- *
- * A data page (header layout from events/header_page):
- *   u64     time stamp of the page (the base for the first delta)
- *   local_t commit: bytes of event data written, flags in bits 31 and 30
- *                   (RB_MISSED_EVENTS, RB_MISSED_STORED)
- *   data[]  events, each starting with a 32-bit header (events/header_event):
- *           type_len (5 bits, low bits on little-endian) | time_delta (27 bits)
- *             0       length in array[0], data from array[1]
- *             1..28   data length = type_len * 4, data from array[0]
- *             29      padding (discarded event); time_delta 0 = rest of page unused
- *             30      time extend: delta = array[0] << 27 | time_delta
- *             31      absolute time stamp (same encoding, 59 bits kept)
- * When RB_MISSED_STORED is set, the count of missed events (an unsigned long) sits
- * right after the committed data.
- *
- * The walker reads through a DataView positioned at the page start; it never
- * copies the page. Records carry offsets into that view.
+ * Pages and events as objects, for those who want them: built on the
+ * EventCursor (cursor.ts, the one page walker) and the compiled field readers
+ * (fields.ts, the one field decoder). A consumer that keeps up with a busy
+ * writer reads through the cursor instead and allocates nothing per event.
  */
+import { EventCursor, fixAbsoluteStamp, MalformedPageError, RB_MISSED_EVENTS, RB_MISSED_STORED } from './cursor.js';
+import { compileFormat, type CompiledFormat, type FieldValue, type PayloadSource } from './fields.js';
 import type { EventFormat, EventHeaderLayout, FieldFormat, PageHeaderLayout } from './format.js';
 
-export const RB_MISSED_EVENTS = 1 << 31;
-export const RB_MISSED_STORED = 1 << 30;
-const COMMIT_FLAG_MASK = (RB_MISSED_EVENTS | RB_MISSED_STORED) >>> 0;
-
-/** Upper bits of a time stamp that an absolute time-stamp event does not store. */
-const TS_MSB = 0xf8n << 56n;
-const ABS_TS_CARRY = 1n << 59n;
+export { MalformedPageError, RB_MISSED_EVENTS, RB_MISSED_STORED } from './cursor.js';
+export type { FieldValue } from './fields.js';
 
 export interface Layouts {
   readonly page: PageHeaderLayout;
@@ -73,57 +56,50 @@ export interface PageWalk {
   readonly absoluteStamps: number;
 }
 
-export class MalformedPageError extends Error {
-  constructor(message: string, readonly offset: number) {
-    super(`${message} (at page offset ${offset})`);
-    this.name = 'MalformedPageError';
-  }
+/** The header of the page the cursor stands on, as an object. */
+export function pageHeaderOf(cursor: EventCursor): PageHeader {
+  return {
+    timestamp: cursor.pageTimestampBig(),
+    commitWord: cursor.commitWord(),
+    dataLength: cursor.commitLength,
+    missedEvents: (cursor.commitFlags & RB_MISSED_EVENTS) !== 0,
+    missedStored: (cursor.commitFlags & RB_MISSED_STORED) !== 0,
+    missedCount: cursor.storedMissedCount(),
+  };
 }
 
 export function readPageHeader(view: DataView, layouts: Layouts): PageHeader {
-  const { page, littleEndian } = layouts;
-  if (view.byteLength < page.dataOffset) throw new MalformedPageError('view shorter than the page header', 0);
-  const timestamp = view.getBigUint64(page.timestampOffset, littleEndian);
-  const commitWord =
-    page.commitSize === 8
-      ? view.getBigUint64(page.commitOffset, littleEndian)
-      : BigInt(view.getUint32(page.commitOffset, littleEndian));
-  const low = Number(commitWord & 0xffffffffn);
-  const flags = (low & COMMIT_FLAG_MASK) >>> 0;
-  const dataLength = (low & ~COMMIT_FLAG_MASK) >>> 0;
-  if (dataLength > page.dataCapacity) {
-    throw new MalformedPageError(`commit ${dataLength} exceeds the page capacity ${page.dataCapacity}`, page.commitOffset);
-  }
-  const missedEvents = (flags & RB_MISSED_EVENTS) !== 0;
-  const missedStored = (flags & RB_MISSED_STORED) !== 0;
-  let missedCount: bigint | null = null;
-  if (missedStored) {
-    const at = page.dataOffset + dataLength;
-    if (at + page.commitSize <= view.byteLength) {
-      missedCount =
-        page.commitSize === 8 ? view.getBigUint64(at, littleEndian) : BigInt(view.getUint32(at, littleEndian));
-    }
-  }
-  return { timestamp, commitWord, dataLength, missedEvents, missedStored, missedCount };
+  return pageHeaderOf(new EventCursor(view, layouts).setPage(0));
 }
 
-/** The kernel's rb_fix_abs_ts(): put back the top bits an absolute stamp does not carry. */
-export function fixAbsoluteTimestamp(absolute: bigint, previous: bigint): bigint {
-  if ((previous & TS_MSB) === 0n) return absolute;
-  let fixed = absolute | (previous & TS_MSB);
-  if (fixed < previous) fixed += ABS_TS_CARRY;
-  return fixed;
+/** The kernel's rb_fix_abs_ts() (the cursor's own). */
+export const fixAbsoluteTimestamp = fixAbsoluteStamp;
+
+/** The cursor's current event as a RawRecord (offsets relative to its page). */
+export function recordOf(cursor: EventCursor): RawRecord {
+  const page = cursor.pageStart;
+  return {
+    headerOffset: cursor.headerOffset - page,
+    endOffset: cursor.endOffset - page,
+    timestamp: cursor.timestampBig(),
+    dataOffset: cursor.payloadOffset - page,
+    dataLength: cursor.payloadLength,
+    typeLen: cursor.typeLen,
+    extended: cursor.extended,
+  };
 }
 
-/** Where a data event's payload lies, from its type_len (0: a length word follows the header). */
-function dataEventExtent(view: DataView, offset: number, typeLen: number, layouts: Layouts): { dataOffset: number; dataLength: number; length: number } {
-  if (typeLen === 0) {
-    const arrayZero = view.getUint32(offset + 4, layouts.littleEndian);
-    if (arrayZero < 4) throw new MalformedPageError(`event length word ${arrayZero}`, offset);
-    return { dataOffset: offset + 8, dataLength: arrayZero - 4, length: arrayZero + 4 };
-  }
-  if (typeLen <= layouts.event.dataMaxTypeLen) return { dataOffset: offset + 4, dataLength: typeLen * 4, length: typeLen * 4 + 4 };
-  throw new MalformedPageError(`unknown type_len ${typeLen}`, offset);
+/** The records left on the cursor's page, and its counts, as a PageWalk. */
+export function collectWalk(cursor: EventCursor): PageWalk {
+  const records: RawRecord[] = [];
+  while (cursor.next()) records.push(recordOf(cursor));
+  return {
+    header: pageHeaderOf(cursor),
+    records,
+    discarded: cursor.discarded,
+    timeExtends: cursor.timeExtends,
+    absoluteStamps: cursor.absoluteStamps,
+  };
 }
 
 /**
@@ -136,82 +112,11 @@ function dataEventExtent(view: DataView, offset: number, typeLen: number, layout
  * writer may have committed more since); it must not exceed the commit.
  */
 export function walkPage(view: DataView, layouts: Layouts, dataLimit?: number): PageWalk {
-  const header = readPageHeader(view, layouts);
-  const { event: eventLayout, littleEndian } = layouts;
-  const typeLenMask = (1 << eventLayout.typeLenBits) - 1;
-  const start = layouts.page.dataOffset;
-  if (dataLimit !== undefined && (!Number.isInteger(dataLimit) || dataLimit < 0 || dataLimit > header.dataLength)) {
-    throw new MalformedPageError(`walk limit ${dataLimit} outside the committed data (${header.dataLength} bytes)`, layouts.page.commitOffset);
-  }
-  const end = start + (dataLimit ?? header.dataLength);
-  if (end > view.byteLength) throw new MalformedPageError('committed data runs past the view', end);
-  const records: RawRecord[] = [];
-  let discarded = 0;
-  let timeExtends = 0;
-  let absoluteStamps = 0;
-  let timestamp = header.timestamp;
-  let offset = start;
-  let recordStart = offset; // a time extend belongs to the event that follows it
-
-  const needs = (bytes: number, what: string): void => {
-    if (offset + bytes > end) throw new MalformedPageError(`${what} runs past the end of the walked data (${end})`, offset);
-  };
-
-  while (offset < end) {
-    needs(4, 'event header');
-    const word = view.getUint32(offset, littleEndian);
-    const typeLen = littleEndian ? word & typeLenMask : word >>> (32 - eventLayout.typeLenBits);
-    const timeDelta = littleEndian
-      ? word >>> eventLayout.typeLenBits
-      : word & ((1 << eventLayout.timeDeltaBits) - 1);
-
-    if (typeLen === eventLayout.paddingType) {
-      if (timeDelta === 0) break; // the rest of the page is unused
-      needs(8, 'padding');
-      const length = view.getUint32(offset + 4, littleEndian) + 4;
-      if (length < 8) throw new MalformedPageError(`padding of ${length} bytes`, offset);
-      needs(length, 'padding');
-      offset += length;
-      recordStart = offset;
-      discarded++;
-      continue;
-    }
-    if (typeLen === eventLayout.timeExtendType || typeLen === eventLayout.timeStampType) {
-      needs(8, 'time extend');
-      const stamp = (BigInt(view.getUint32(offset + 4, littleEndian)) << BigInt(eventLayout.timeDeltaBits)) + BigInt(timeDelta);
-      if (typeLen === eventLayout.timeExtendType) {
-        timestamp += stamp;
-        timeExtends++;
-      } else {
-        timestamp = fixAbsoluteTimestamp(stamp, timestamp);
-        absoluteStamps++;
-      }
-      offset += 8;
-      continue;
-    }
-    if (typeLen === 0) needs(8, 'event length word');
-    const { dataOffset, dataLength, length } = dataEventExtent(view, offset, typeLen, layouts);
-    needs(length, 'event');
-    timestamp += BigInt(timeDelta);
-    offset += length;
-    records.push({
-      headerOffset: recordStart,
-      endOffset: offset,
-      timestamp,
-      dataOffset,
-      dataLength,
-      typeLen,
-      extended: recordStart !== offset - length,
-    });
-    recordStart = offset;
-  }
-  return { header, records, discarded, timeExtends, absoluteStamps };
+  return collectWalk(new EventCursor(view, layouts).setPage(0, dataLimit ?? -1));
 }
 
 // ---------------------------------------------------------------------------
-// Field decoding
-
-export type FieldValue = number | bigint | string | readonly number[] | readonly bigint[];
+// Events as objects
 
 export interface DecodedEvent {
   readonly timestamp: bigint;
@@ -230,88 +135,17 @@ export interface DecodedEvent {
 /** Finds the format of an event type; null when the type is unknown. */
 export type FormatLookup = (id: number) => EventFormat | null;
 
-function readInteger(view: DataView, offset: number, size: number, signed: boolean, littleEndian: boolean): number | bigint {
-  switch (size) {
-    case 1:
-      return signed ? view.getInt8(offset) : view.getUint8(offset);
-    case 2:
-      return signed ? view.getInt16(offset, littleEndian) : view.getUint16(offset, littleEndian);
-    case 4:
-      return signed ? view.getInt32(offset, littleEndian) : view.getUint32(offset, littleEndian);
-    case 8:
-      return signed ? view.getBigInt64(offset, littleEndian) : view.getBigUint64(offset, littleEndian);
-    default:
-      throw new Error(`integer of ${size} bytes`);
-  }
-}
+const compiledCache = { little: new WeakMap<EventFormat, CompiledFormat>(), big: new WeakMap<EventFormat, CompiledFormat>() };
 
-/** Bytes up to the first NUL (or the end), as UTF-8. */
-function readCString(view: DataView, offset: number, length: number): string {
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, length);
-  const nul = bytes.indexOf(0);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, nul === -1 ? length : nul).toString('utf8');
-}
-
-function isCharType(type: string): boolean {
-  return /^(unsigned |signed )?char$/.test(type.replace(/\bconst\b/g, '').trim());
-}
-
-function readElements(
-  view: DataView,
-  offset: number,
-  length: number,
-  field: FieldFormat,
-  littleEndian: boolean,
-): FieldValue {
-  if (isCharType(field.type)) return readCString(view, offset, length);
-  const elementSize = field.elementSize;
-  if (![1, 2, 4, 8].includes(elementSize)) {
-    return Array.from(new Uint8Array(view.buffer, view.byteOffset + offset, length));
+/** The format's field readers, compiled on first use. */
+export function compiledFormatOf(format: EventFormat, littleEndian: boolean): CompiledFormat {
+  const cache = littleEndian ? compiledCache.little : compiledCache.big;
+  let compiled = cache.get(format);
+  if (compiled === undefined) {
+    compiled = compileFormat(format, littleEndian);
+    cache.set(format, compiled);
   }
-  const count = Math.floor(length / elementSize);
-  if (elementSize === 8) {
-    const values: bigint[] = [];
-    for (let i = 0; i < count; i++) {
-      values.push(readInteger(view, offset + i * 8, 8, field.signed, littleEndian) as bigint);
-    }
-    return values;
-  }
-  const values: number[] = [];
-  for (let i = 0; i < count; i++) {
-    values.push(readInteger(view, offset + i * elementSize, elementSize, field.signed, littleEndian) as number);
-  }
-  return values;
-}
-
-/** Decode one field of the record whose payload starts at `base` and is `length` bytes. */
-export function decodeField(
-  view: DataView,
-  base: number,
-  length: number,
-  field: FieldFormat,
-  littleEndian: boolean,
-): FieldValue {
-  const at = base + field.offset;
-  switch (field.storage) {
-    case 'scalar':
-      if (field.offset + field.size > length) throw new Error(`field ${field.name} lies past the record end`);
-      return readInteger(view, at, field.size, field.signed, littleEndian);
-    case 'array': {
-      const bytes = field.arrayLength === null ? Math.max(0, length - field.offset) : field.size;
-      if (field.offset + bytes > length) throw new Error(`field ${field.name} lies past the record end`);
-      return readElements(view, at, bytes, field, littleEndian);
-    }
-    case 'data_loc':
-    case 'rel_loc': {
-      if (field.offset + 4 > length) throw new Error(`field ${field.name} lies past the record end`);
-      const loc = view.getUint32(at, littleEndian);
-      const dataLength = loc >>> 16;
-      const relative = loc & 0xffff;
-      const dataOffset = field.storage === 'data_loc' ? relative : field.offset + 4 + relative;
-      if (dataOffset + dataLength > length) throw new Error(`dynamic field ${field.name} lies past the record end`);
-      return readElements(view, base + dataOffset, dataLength, field, littleEndian);
-    }
-  }
+  return compiled;
 }
 
 function asNumber(value: FieldValue | undefined): number {
@@ -320,21 +154,15 @@ function asNumber(value: FieldValue | undefined): number {
   return 0;
 }
 
-/** Decode a walked record: common fields and named fields through its format. */
-export function decodeRecord(view: DataView, record: RawRecord, lookup: FormatLookup, littleEndian: boolean): DecodedEvent {
-  if (record.dataLength < 2) throw new MalformedPageError('record too short for common_type', record.dataOffset);
-  const id = view.getUint16(record.dataOffset, littleEndian);
-  const format = lookup(id);
+function buildEvent(source: PayloadSource, id: number, format: EventFormat | null, littleEndian: boolean, timestamp: bigint, record: RawRecord): DecodedEvent {
   const fields = new Map<string, FieldValue>();
   if (format !== null) {
-    for (const field of [...format.commonFields, ...format.fields]) {
-      fields.set(field.name, decodeField(view, record.dataOffset, record.dataLength, field, littleEndian));
-    }
+    for (const { field, read } of compiledFormatOf(format, littleEndian).fields) fields.set(field.name, read(source));
   } else {
     fields.set('common_type', id);
   }
   return {
-    timestamp: record.timestamp,
+    timestamp,
     id,
     name: format?.name ?? `unknown-${id}`,
     format,
@@ -346,10 +174,44 @@ export function decodeRecord(view: DataView, record: RawRecord, lookup: FormatLo
   };
 }
 
+/** The event the cursor stands on, every field decoded, as an object. */
+export function eventOf(cursor: EventCursor, lookup: FormatLookup): DecodedEvent {
+  if (cursor.payloadLength < 2) throw new MalformedPageError('record too short for common_type', cursor.payloadOffset - cursor.pageStart);
+  const id = cursor.eventType();
+  return buildEvent(cursor, id, lookup(id), cursor.littleEndian, cursor.timestampBig(), recordOf(cursor));
+}
+
+/** Decode one field of the record whose payload starts at `base` and is `length` bytes. */
+export function decodeField(view: DataView, base: number, length: number, field: FieldFormat, littleEndian: boolean): FieldValue {
+  const single = compileFormat({ name: field.name, id: -1, commonFields: [], fields: [field], printFormat: '' }, littleEndian);
+  return single.fields[0]!.read(payloadSource(view, base, length));
+}
+
+function payloadSource(view: DataView, payloadOffset: number, payloadLength: number): PayloadSource {
+  return { view, text: Buffer.from(view.buffer, view.byteOffset, view.byteLength), payloadOffset, payloadLength };
+}
+
+/**
+ * Decode a walked record (offsets relative to `view`'s byte 0, as walkPage()
+ * gives them): common fields and named fields through its format.
+ */
+export function decodeRecord(view: DataView, record: RawRecord, lookup: FormatLookup, littleEndian: boolean): DecodedEvent {
+  if (record.dataLength < 2) throw new MalformedPageError('record too short for common_type', record.dataOffset);
+  const id = view.getUint16(record.dataOffset, littleEndian);
+  return buildEvent(payloadSource(view, record.dataOffset, record.dataLength), id, lookup(id), littleEndian, record.timestamp, record);
+}
+
 /** Walk and decode a whole page. */
 export function decodePage(view: DataView, layouts: Layouts, lookup: FormatLookup): { walk: PageWalk; events: DecodedEvent[] } {
-  const walk = walkPage(view, layouts);
-  const events = walk.records.map((record) => decodeRecord(view, record, lookup, layouts.littleEndian));
+  const cursor = new EventCursor(view, layouts).setPage(0);
+  const events: DecodedEvent[] = [];
+  const records: RawRecord[] = [];
+  while (cursor.next()) {
+    const event = eventOf(cursor, lookup);
+    events.push(event);
+    records.push(event.record);
+  }
+  const walk = { header: pageHeaderOf(cursor), records, discarded: cursor.discarded, timeExtends: cursor.timeExtends, absoluteStamps: cursor.absoluteStamps };
   return { walk, events };
 }
 

@@ -31,6 +31,8 @@ export interface FieldFormat {
   readonly arrayLength: number | null;
   /** Bytes per element for arrays and dynamic arrays; equals size for scalars. */
   readonly elementSize: number;
+  /** A (signed/unsigned/const) char array: decoded as a NUL-terminated string. */
+  readonly isChar: boolean;
 }
 
 export interface EventFormat {
@@ -143,6 +145,11 @@ export function scalarTypeSize(type: string, longSize = 8): number | null {
   }
 }
 
+/** True for char, signed char, unsigned char, const char (the element type of a string). */
+export function isCharType(type: string): boolean {
+  return /^(unsigned |signed )?char$/.test(type.replace(/\bconst\b/g, '').replace(/\s+/g, ' ').trim());
+}
+
 /** Turn a field declaration ("unsigned long caller[8]", "__data_loc char[] name") into a FieldFormat. */
 export function describeField(raw: RawField): FieldFormat {
   const { declaration, offset, size, signed } = raw;
@@ -159,6 +166,7 @@ export function describeField(raw: RawField): FieldFormat {
       storage: kind === 'data' ? 'data_loc' : 'rel_loc',
       arrayLength: null,
       elementSize: scalarTypeSize(elementType) ?? 1,
+      isChar: isCharType(elementType),
     };
   }
   const array = /^(.+?)\s*\b([A-Za-z_][A-Za-z0-9_]*)\s*\[([^\]]*)\]$/.exec(declaration);
@@ -181,7 +189,7 @@ export function describeField(raw: RawField): FieldFormat {
       arrayLength = null;
     }
     if (!Number.isInteger(elementSize) || elementSize <= 0) elementSize = typeSize ?? 1;
-    return { name, type: type.trim(), offset, size, signed, storage: 'array', arrayLength, elementSize };
+    return { name, type: type.trim(), offset, size, signed, storage: 'array', arrayLength, elementSize, isChar: isCharType(type) };
   }
   const scalar = /^(.*?)\s*\b([A-Za-z_][A-Za-z0-9_]*)$/.exec(declaration);
   if (scalar === null || scalar[1] === undefined || scalar[2] === undefined) throw new Error(`bad field: ${declaration}`);
@@ -194,6 +202,7 @@ export function describeField(raw: RawField): FieldFormat {
     storage: 'scalar',
     arrayLength: null,
     elementSize: size,
+    isChar: false,
   };
 }
 

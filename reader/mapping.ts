@@ -7,8 +7,15 @@
  *   byte meta_page_size + id * PAGE_SIZE   the data page with ID id (0 .. nr_data_pages)
  */
 import { closeSync, openSync } from 'node:fs';
+import { endianness } from 'node:os';
 import * as sys from './sys.js';
+import type { HandoverSource } from './consumer.js';
 import {
+  META_DATA_PAGE_HEAD,
+  META_META_STRUCT_LEN,
+  META_READER_LOST_EVENTS,
+  META_READER_PAGE,
+  META_READER_READ,
   metaInconsistencies,
   readMetaPage,
   readReaderFields,
@@ -71,14 +78,20 @@ interface RingLayout {
   readonly pageIdCount: number;
 }
 
-export class RingBufferMapping {
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+export class RingBufferMapping implements HandoverSource {
   readonly pageSize: number;
   /** Bytes of the meta area at the start of the mapping (meta_page_size when mapped). */
   readonly metaPageSize: number;
   /** Number of page IDs: nr_data_pages + 1 (the reader page). */
   readonly pageIdCount: number;
+  /** The whole mapping: page ID n at pageOffset(n), the meta area at 0. */
+  readonly pagesView: DataView;
   private mapped: sys.Mapping | null;
   private fdOpen: boolean;
+  private readonly eagain: number;
+  private readonly pollIn: number;
 
   private constructor(
     readonly fd: number,
@@ -91,6 +104,9 @@ export class RingBufferMapping {
     this.mapped = layout.mapping;
     this.metaPageSize = layout.metaPageSize;
     this.pageIdCount = layout.pageIdCount;
+    this.pagesView = new DataView(layout.mapping.buffer);
+    this.eagain = sys.constants.EAGAIN;
+    this.pollIn = sys.constants.POLLIN;
   }
 
   /**
@@ -178,15 +194,41 @@ export class RingBufferMapping {
     return this.meta();
   }
 
-  /** GET_READER_PAGE: true when a page was handed over, false on EAGAIN (nothing to read). */
+  /**
+   * GET_READER_PAGE: true when a page was handed over, false on EAGAIN
+   * (nothing to read): an answer, not an exception. Other failures throw a SysError.
+   */
   getReaderPage(): boolean {
-    try {
-      sys.ioctl(this.fd, TRACE_MMAP_IOCTL_GET_READER_PAGE);
-      return true;
-    } catch (error) {
-      if (hasCode(error, 'EAGAIN')) return false;
-      throw error;
-    }
+    const result = sys.ioctlErrno(this.fd, TRACE_MMAP_IOCTL_GET_READER_PAGE);
+    if (result >= 0) return true;
+    if (result === -this.eagain) return false;
+    throw sys.errnoError(-result, 'ioctl(GET_READER_PAGE)');
+  }
+
+  /** reader_page: one u32 read of the meta page. */
+  readerPageId(): number {
+    return this.pagesView.getUint32(META_READER_PAGE, LITTLE_ENDIAN);
+  }
+
+  /** reader_read: bytes of the reader page's data consumed. */
+  readerReadBytes(): number {
+    return this.pagesView.getUint32(META_READER_READ, LITTLE_ENDIAN);
+  }
+
+  readerLostEvents(): bigint {
+    return this.pagesView.getBigUint64(META_READER_LOST_EVENTS, LITTLE_ENDIAN);
+  }
+
+  /** data_pages[data_page_head]: the page the writer goes to after the reader page. */
+  headPageId(): number {
+    const view = this.pagesView;
+    const list = view.getUint32(META_META_STRUCT_LEN, LITTLE_ENDIAN);
+    return view.getUint32(list + 4 * view.getUint32(META_DATA_PAGE_HEAD, LITTLE_ENDIAN), LITTLE_ENDIAN);
+  }
+
+  /** poll(2) for POLLIN: true when readable, false on timeout (negative: wait forever). */
+  poll(timeoutMs: number): boolean {
+    return (sys.poll(this.fd, this.pollIn, timeoutMs) & this.pollIn) !== 0;
   }
 
   /** Byte offset of the data page with this ID in the mapping (and in the file). */

@@ -9,7 +9,8 @@
  * Nothing is remembered between handovers: a consumer that maps later starts
  * where the previous one (or read(), trace_pipe) stopped.
  */
-import { MalformedPageError, walkPage, type Layouts, type PageWalk, type RawRecord } from './decoder.js';
+import { EventCursor } from './cursor.js';
+import { collectWalk, type Layouts, type PageWalk, type RawRecord } from './decoder.js';
 
 /** The reader page and how much of its data was consumed, as the meta page says. */
 export interface ReaderPosition {
@@ -47,22 +48,25 @@ export function handoverBetween(before: ReaderPosition, after: ReaderPosition): 
 }
 
 export interface HandedOverRecords {
-  /** The page walked from its first event up to the end of the handover. */
+  /** The page walked from the start of the handover to its end (records, counts and header). */
   readonly walk: PageWalk;
   /** The records of the handover (those starting at or after its start). */
   readonly records: RawRecord[];
 }
 
 /**
- * Walk the page from its first event (time stamps are deltas from the page
- * stamp) to the end of the handover, and keep the records that start inside it.
+ * Position `cursor` at the first event of a handover of the page at view
+ * offset `pageStart`: the walk starts at the page's first event (time stamps
+ * are deltas from the page stamp) and stops at the handover's end.
  */
+export function seekHandover(cursor: EventCursor, pageStart: number, handover: Pick<Handover, 'start' | 'end'>): EventCursor {
+  cursor.setPage(pageStart, handover.end);
+  if (handover.start > 0) cursor.skipTo(handover.start);
+  return cursor;
+}
+
+/** The records of a handover of the page in `view` (byte 0 = the page's). */
 export function recordsHandedOver(view: DataView, handover: Handover, layouts: Layouts): HandedOverRecords {
-  const walk = walkPage(view, layouts, handover.end);
-  const startOffset = layouts.page.dataOffset + handover.start;
-  const straddling = walk.records.find((record) => record.headerOffset < startOffset && record.endOffset > startOffset);
-  if (straddling !== undefined) {
-    throw new MalformedPageError(`the handover starts at data byte ${handover.start}, inside an event`, straddling.headerOffset);
-  }
-  return { walk, records: walk.records.filter((record) => record.headerOffset >= startOffset) };
+  const walk = collectWalk(seekHandover(new EventCursor(view, layouts), 0, handover));
+  return { walk, records: walk.records };
 }

@@ -12,21 +12,23 @@ export function formatTimestamp(nanoseconds: bigint): string {
   return `${seconds}.${rest.toString().padStart(6, '0')}`;
 }
 
-function formatValue(value: FieldValue): string {
+/** 64-bit values (addresses, mostly) in hex, as bigints or as numbers; the rest in decimal. */
+function formatValue(value: FieldValue, wide: boolean): string {
+  const item = (v: number | bigint): string => (wide || typeof v === 'bigint' ? `0x${v.toString(16)}` : String(v));
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `0x${value.toString(16)}`;
-  if (typeof value === 'number') return String(value);
-  return `[${(value as ReadonlyArray<number | bigint>).map((item) => (typeof item === 'bigint' ? `0x${item.toString(16)}` : String(item))).join(',')}]`;
+  if (typeof value === 'number' || typeof value === 'bigint') return item(value);
+  return `[${(value as ReadonlyArray<number | bigint>).map(item).join(',')}]`;
 }
 
 /** The fields of the event that are not common_*, as name=value. */
 export function formatFields(event: DecodedEvent): string {
   const marker = markerText(event);
   if (marker !== null) return marker;
+  const wide = new Set(event.format?.fields.filter((field) => field.elementSize === 8 && !field.isChar).map((field) => field.name));
   const parts: string[] = [];
   for (const [name, value] of event.fields) {
     if (name.startsWith('common_')) continue;
-    parts.push(`${name}=${formatValue(value)}`);
+    parts.push(`${name}=${formatValue(value, wide.has(name))}`);
   }
   return parts.join(' ');
 }

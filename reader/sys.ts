@@ -55,6 +55,7 @@ export interface SysConstants {
   readonly O_WRONLY: number;
   readonly O_RDWR: number;
   readonly SPLICE_F_NONBLOCK: number;
+  readonly EAGAIN: number;
 }
 
 /** The raw addon, exactly as rbmap_sys.c exports it. */
@@ -68,6 +69,7 @@ interface RawAddon {
   mmapRaw(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint): bigint;
   mremap(addr: bigint, oldLength: number, newLength: number, flags: number, newAddr?: bigint): bigint;
   ioctl(fd: number, request: number, arg?: number | bigint): number;
+  ioctlErrno(fd: number, request: number): number;
   poll(fd: number, events: number, timeoutMs: number): number;
   splice(fd: number, length: number, flags?: number): Buffer;
   isatty(fd: number): { tty: boolean; errno: number };
@@ -81,7 +83,7 @@ interface RawAddon {
 }
 
 const rawFunctions = [
-  'mmap', 'mmapRaw', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl',
+  'mmap', 'mmapRaw', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl', 'ioctlErrno',
   'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize', 'perfCpuClockOpen', 'perfEventId',
 ] as const;
 
@@ -141,6 +143,12 @@ function withErrnoName<T>(call: () => T): T {
   }
 }
 
+/** The SysError a failed `syscall` with this errno would have thrown. */
+export function errnoError(errno: number, syscall: string): SysError {
+  const code = getSystemErrorName(-errno);
+  return Object.assign(new Error(`${syscall} failed (${code})`), { code, errno, syscall });
+}
+
 /** Type guard for errors thrown by a failed system call. */
 export function isSysError(e: unknown): e is SysError {
   if (!(e instanceof Error)) return false;
@@ -195,6 +203,14 @@ export function mremap(addr: bigint, oldLength: number, newLength: number, flags
 /** ioctl(2); returns its result, throws on -1. `request` is the 32-bit command number. */
 export function ioctl(fd: number, request: number, arg: number | bigint = 0): number {
   return withErrnoName(() => addon().ioctl(fd, request, arg));
+}
+
+/**
+ * ioctl(2) with no argument, for a call whose failure is an answer: its
+ * result, or the negated errno (e.g. -constants.EAGAIN) instead of an exception.
+ */
+export function ioctlErrno(fd: number, request: number): number {
+  return addon().ioctlErrno(fd, request);
 }
 
 /** poll(2) on one fd; returns revents, 0 on timeout. A negative timeout waits forever. */

@@ -136,6 +136,9 @@ export async function buildAddon(options: BuildAddonOptions): Promise<string> {
 }
 
 const staticProgramFlags = ['-static', '-O2', '-Wall', '-Wextra', '-Werror'] as const;
+/** Debian's libtracefs and libtraceevent (the -dev packages of the guest's architecture). */
+const traceeventIncludes = ['-I/usr/include/tracefs', '-I/usr/include/traceevent'] as const;
+const traceeventLibraries = ['-ltracefs', '-ltraceevent'] as const;
 
 /** A static C program of the guest, /opt/rbmap/bin/<name> (the guest has no C library of its own). */
 export interface GuestProgram {
@@ -143,10 +146,17 @@ export interface GuestProgram {
   path: string;
 }
 
-/** Compile the benchmark's native reader, rbmap-bench. */
+/** Compile the benchmark's native reader, rbmap-bench (its tep-mmap method reads with Debian's libtraceevent). */
 export async function buildBenchReader(options: BuildAddonOptions): Promise<string> {
   return compileCached(
-    { what: 'the benchmark reader', source: projectPaths.benchSource, flags: staticProgramFlags, stem: 'rbmap-bench', suffix: '' },
+    {
+      what: 'the benchmark reader (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)',
+      source: projectPaths.benchSource,
+      flags: [...staticProgramFlags, ...traceeventIncludes],
+      libraries: traceeventLibraries,
+      stem: 'rbmap-bench',
+      suffix: '',
+    },
     options,
   );
 }
@@ -160,8 +170,8 @@ export async function buildRfcClient(options: BuildAddonOptions): Promise<string
     {
       what: 'the RFC-style client (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)',
       source: projectPaths.rfcClientSource,
-      flags: [...staticProgramFlags, '-I/usr/include/tracefs', '-I/usr/include/traceevent'],
-      libraries: ['-ltracefs', '-ltraceevent'],
+      flags: [...staticProgramFlags, ...traceeventIncludes],
+      libraries: traceeventLibraries,
       stem: 'rbmap-rfc-client',
       suffix: '',
     },
@@ -169,7 +179,7 @@ export async function buildRfcClient(options: BuildAddonOptions): Promise<string
   );
 }
 
-/** Every static program the guest runs: the bench reader and the RFC-style client. */
+/** Every static program the guest runs: the bench reader (and writer) and the RFC-style client. */
 export async function buildGuestPrograms(options: BuildAddonOptions): Promise<GuestProgram[]> {
   return [
     { name: 'rbmap-bench', path: await buildBenchReader(options) },

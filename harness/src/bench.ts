@@ -10,7 +10,10 @@ import { RbmapError } from './errors.js';
 import { escapeXml } from './junit.js';
 
 export interface BenchResult {
-  /** read, splice, mmap (native) or node-mmap (the TypeScript reader library). */
+  /**
+   * read, splice, mmap (native), tep-mmap (the mapping read with libtraceevent), node-mmap and
+   * node-mmap-poll (the TypeScript reader library, with and without its in-place wait), rbmap-cat.
+   */
   method: string;
   ringKb: number;
   /** Events per second the writer aimed at; 0 = as fast as it could. */
@@ -199,7 +202,15 @@ function formatColumns(header: readonly string[], body: readonly (readonly strin
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
-const methodColours: Readonly<Record<string, string>> = { read: '#8c8c8c', splice: '#4e79a7', mmap: '#e15759', 'node-mmap': '#f28e2b' };
+const methodColours: Readonly<Record<string, string>> = {
+  read: '#8c8c8c',
+  splice: '#4e79a7',
+  mmap: '#e15759',
+  'tep-mmap': '#b07aa1',
+  'node-mmap': '#f28e2b',
+  'node-mmap-poll': '#edc948',
+  'rbmap-cat': '#76b7b2',
+};
 
 /**
  * Two panels of grouped bars, one group per ring size, rate and buffer_percent: reader CPU per

@@ -12,7 +12,7 @@
  *   /opt/rbmap/tests/guest/        <- dist/tests/guest (guest tests, helpers)
  *   /opt/rbmap/package.json        <- {"type":"module"}
  *   /opt/rbmap/addon/rbmap_sys.node
- *   /opt/rbmap/bin/rbmap-bench     <- rootfs/bench/rbmap_bench.c, static
+ *   /opt/rbmap/bin/rbmap-bench     <- rootfs/bench/rbmap_bench.c, static (with libtraceevent)
  *   /opt/rbmap/bin/rbmap-rfc-client <- rootfs/rfc-client/rbmap_rfc_client.c, static
  *   /dev /proc /sys /tmp /root /etc (empty dirs; init mounts devtmpfs on /dev)
  *

@@ -482,6 +482,27 @@ static napi_value js_ioctl(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * ioctlErrno(fd, request) -> number: the ioctl's result, or -errno when it
+ * fails. For a call whose failure is an answer (GET_READER_PAGE's EAGAIN),
+ * once per page: no exception, no Error object, no message.
+ */
+static napi_value js_ioctl_errno(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2] = { NULL, NULL }, result;
+	uint64_t request;
+	int fd, ret;
+
+	if (!get_args(env, info, 2, 2, argv) || !arg_fd(env, argv[0], &fd) ||
+	    !arg_u64(env, argv[1], "request", &request))
+		return NULL;
+	if (request > UINT32_MAX)
+		return throw_range(env, "request", "a 32-bit ioctl number");
+	ret = ioctl(fd, (unsigned long)request, 0UL);
+	NAPI_TRY(env, napi_create_int32(env, ret == -1 ? -errno : ret, &result));
+	return result;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -812,6 +833,7 @@ static const struct int_constant int_constants[] = {
 	CONSTANT(O_WRONLY),
 	CONSTANT(O_RDWR),
 	CONSTANT(SPLICE_F_NONBLOCK),
+	CONSTANT(EAGAIN),
 };
 
 static napi_value make_constants(napi_env env)
@@ -842,6 +864,7 @@ NAPI_MODULE_INIT()
 		METHOD("madvise", js_madvise),
 		METHOD("mremap", js_mremap),
 		METHOD("ioctl", js_ioctl),
+		METHOD("ioctlErrno", js_ioctl_errno),
 		METHOD("poll", js_poll),
 		METHOD("splice", js_splice),
 		METHOD("isatty", js_isatty),

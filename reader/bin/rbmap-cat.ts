@@ -15,16 +15,15 @@
  */
 import { parseArgs } from 'node:util';
 import {
+  eventOf,
   formatEventLine,
   MappedConsumer,
   onlineCpus,
   RingBufferMapping,
   savedCmdlines,
-  sys,
   traceArray,
   TraceFormats,
   type DecodedEvent,
-  type HandedOverPage,
 } from '../index.js';
 
 const USAGE = 'usage: rbmap-cat [--cpu N | --all] [--instance NAME] [--follow]';
@@ -83,22 +82,29 @@ type BatchLine =
   | { readonly kind: 'event'; readonly cpu: number; readonly timestamp: bigint; readonly event: DecodedEvent }
   | { readonly kind: 'lost'; readonly cpu: number; readonly timestamp: bigint; readonly count: bigint };
 
-/** The lines of one CPU's drain: a page that came after lost events starts with a LOST line. */
-function batchLinesOf(cpu: number, pages: readonly HandedOverPage[]): BatchLine[] {
+/** What one CPU has to print: a page that came after lost events starts with a LOST line (stamped with the page's time). */
+function batchLinesOf(reader: CpuReader, formats: TraceFormats, caughtUpBytes: number): BatchLine[] {
   const lines: BatchLine[] = [];
-  for (const page of pages) {
-    if (page.lostEvents > 0n) {
-      const timestamp = page.events[0]?.timestamp ?? page.pageTimestamp;
-      lines.push({ kind: 'lost', cpu, timestamp, count: page.lostEvents });
-    }
-    for (const event of page.events) lines.push({ kind: 'event', cpu, timestamp: event.timestamp, event });
-  }
+  const { cpu, consumer } = reader;
+  consumer.consume(
+    (cursor) => {
+      const event = eventOf(cursor, formats.lookup);
+      lines.push({ kind: 'event', cpu, timestamp: event.timestamp, event });
+    },
+    {
+      caughtUpBytes,
+      onPage: (handover, cursor) => {
+        if (handover.lostEvents > 0n) lines.push({ kind: 'lost', cpu, timestamp: cursor.pageTimestampBig(), count: handover.lostEvents });
+      },
+    },
+  );
   return lines;
 }
 
-function printBatch(readers: readonly CpuReader[], comms: Map<number, string>): number {
+/** Print what the CPUs hold; `caughtUpBytes` as MappedConsumer.consume() takes it (0: everything). */
+function printBatch(readers: readonly CpuReader[], formats: TraceFormats, comms: Map<number, string>, caughtUpBytes = 0): number {
   const batch: BatchLine[] = [];
-  for (const reader of readers) batch.push(...batchLinesOf(reader.cpu, reader.consumer.drain().pages));
+  for (const reader of readers) batch.push(...batchLinesOf(reader, formats, caughtUpBytes));
   // A stable sort: a LOST line stays before the first event of its page.
   batch.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   if (batch.some((line) => line.kind === 'event' && !comms.has(line.event.pid))) {
@@ -127,16 +133,17 @@ async function main(): Promise<void> {
     process.on('SIGINT', () => {
       interrupted = true;
     });
-    printBatch(readers, comms);
+    printBatch(readers, formats, comms);
     if (options.follow) {
       process.stderr.write(`rbmap-cat: following ${readers.map((reader) => `cpu${reader.cpu}`).join(' ')} (interrupt to stop)\n`);
       const slice = Math.max(50, Math.floor(500 / readers.length));
       while (!interrupted) {
         for (const reader of readers) {
-          sys.poll(reader.ring.fd, sys.constants.POLLIN, slice);
+          reader.consumer.wait(slice);
           if (interrupted) break;
         }
-        printBatch(readers, comms);
+        // Between waits, what is there: not the writer's events one GET_READER_PAGE at a time.
+        printBatch(readers, formats, comms, formats.layouts.page.dataCapacity / 2);
         // Let the SIGINT handler run.
         await new Promise((resolve) => setImmediate(resolve));
       }

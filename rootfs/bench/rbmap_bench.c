@@ -2,7 +2,7 @@
 /*
  * rbmap-bench: one writer, one reader, one way of reading; one JSON line out.
  *
- *   rbmap-bench <read|splice|mmap> <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>
+ *   rbmap-bench <read|splice|mmap|tep-mmap> <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>
  *   rbmap-bench write <writer-cpu> <seconds> <rate> <event-bytes>
  *
  * A child pinned to <writer-cpu> writes markers of <event-bytes> characters
@@ -10,7 +10,12 @@
  * it can) for <seconds>. This process, pinned to <reader-cpu>, consumes
  * per_cpu/cpu<writer-cpu>/trace_pipe_raw: waits with poll(), then read()s
  * pages, splice()s them into a pipe and reads that back, or takes them with
- * TRACE_MMAP_IOCTL_GET_READER_PAGE and reads them in place. Every reader
+ * TRACE_MMAP_IOCTL_GET_READER_PAGE and reads them in place: walking the
+ * events itself (mmap), or the way a reader built on Debian's libtraceevent,
+ * the library of the RFC's demo, would (tep-mmap): libtraceevent parses
+ * events/header_page and events/ftrace/print/format, a kbuffer walks each
+ * handed-over page in place, tep_data_type() and the print event's buf
+ * field find the markers. Every reader
  * walks every event and sums every byte of it, as a real-time consumer would
  * touch its data. It reports its own CPU time, what it consumed, and what was
  * lost: the overrun delta and the marker sequence numbers it never saw.
@@ -37,6 +42,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event-parse.h>
+#include <kbuffer.h>
 
 #define TRACEFS "/sys/kernel/tracing"
 #define GET_READER_PAGE _IO('T', 0x1)
@@ -304,34 +312,184 @@ static const struct meta_page *meta;
 static size_t meta_size;	/* meta_page_size: page ID n is at meta_size + n * page_size */
 
 /*
- * GET_READER_PAGE hands over the data bytes [start, reader_read) of the
- * reader page: start is the reader_read seen before the call if the page is
- * the same, else 0.
+ * GET_READER_PAGE hands over the data bytes [*start, *end) of the reader
+ * page: start is the reader_read seen before the call if the page is the
+ * same, else 0. Returns the page, or NULL when there was nothing to hand over.
  */
-static int consume_mmap(int fd, struct counts *c, unsigned char *buf)
+static const unsigned char *take_handover(int fd, uint32_t *start, uint32_t *end)
 {
 	uint32_t id = __atomic_load_n(&meta->reader_page, __ATOMIC_ACQUIRE);
-	uint32_t start = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
-	size_t room = (size_t)page_size - page_data_offset;
-	const unsigned char *page;
-	uint32_t handed, end;
+	uint32_t room = (uint32_t)page_size - page_data_offset;
+	uint32_t handed;
 
-	(void)buf;
+	*start = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
 	if (ioctl(fd, GET_READER_PAGE) < 0) {
 		if (errno == EAGAIN)
-			return 0;
+			return NULL;
 		die("GET_READER_PAGE");
 	}
 	handed = __atomic_load_n(&meta->reader_page, __ATOMIC_ACQUIRE);
 	if (handed != id) {
 		id = handed;
-		start = 0;
+		*start = 0;
 	}
-	end = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
-	page = map_base + meta_size + (size_t)id * (size_t)page_size;
-	walk_events(c, page + page_data_offset, start, end < room ? end : room);
+	*end = __atomic_load_n(&meta->reader_read, __ATOMIC_ACQUIRE);
+	if (*end > room)
+		*end = room;
+	errno = 0;
+	if (id > meta->nr_data_pages)
+		die("reader page ID %u is not in the mapping", id);
+	return map_base + meta_size + (size_t)id * (size_t)page_size;
+}
+
+/* mmap: this program's own walk of the handed-over bytes */
+static void walk_handover(struct counts *c, const unsigned char *page, uint32_t start, uint32_t end)
+{
+	walk_events(c, page + page_data_offset, start, end);
 	c->pages++;
+}
+
+/* How the mapping's readers walk a handover: walk_handover, or walk_page_tep for tep-mmap */
+static void (*walk_mapped)(struct counts *c, const unsigned char *page, uint32_t start, uint32_t end) = walk_handover;
+
+static int consume_mmap(int fd, struct counts *c, unsigned char *buf)
+{
+	const unsigned char *page;
+	uint32_t start, end;
+
+	(void)buf;
+	page = take_handover(fd, &start, &end);
+	if (!page)
+		return 0;
+	walk_mapped(c, page, start, end);
 	return 1;
+}
+
+/* tep-mmap: libtraceevent's event parser and kbuffer on the mapped pages */
+static struct tep_handle *tep;
+static struct kbuffer *kbuf;
+static int print_id;			/* the ftrace/print event's ID, as libtraceevent read it */
+static struct tep_format_field *print_buf;	/* its buf[] field */
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HOST_ENDIAN TEP_BIG_ENDIAN
+#else
+#define HOST_ENDIAN TEP_LITTLE_ENDIAN
+#endif
+
+static void read_tep_formats(void)
+{
+	enum tep_endian endian = HOST_ENDIAN;
+	struct tep_event *print;
+	static char buf[16384];
+	enum tep_errno ret;
+	char why[256];
+	size_t len;
+	int commit;
+
+	errno = 0;
+	tep = tep_alloc();
+	if (!tep)
+		die("tep_alloc");
+	tep_set_long_size(tep, (int)sizeof(long));
+	tep_set_page_size(tep, (int)page_size);
+	tep_set_file_bigendian(tep, endian);
+	tep_set_local_bigendian(tep, endian);
+
+	len = strlen(read_text(TRACEFS "/events/header_page", buf, sizeof(buf)));
+	errno = 0;
+	if (tep_parse_header_page(tep, buf, len, (int)sizeof(long)))
+		die("libtraceevent cannot parse events/header_page");
+	commit = tep_get_header_page_size(tep);
+	if (commit != 4 && commit != 8)
+		die("events/header_page: a commit word of %d bytes", commit);
+	page_data_offset = (unsigned int)(tep_get_header_timestamp_size(tep) + commit);
+	if (tep_get_sub_buffer_size(tep) != page_size)
+		die("events/header_page: sub-buffers of %d bytes, not one page (%ld)",
+		    tep_get_sub_buffer_size(tep), page_size);
+
+	len = strlen(read_text(TRACEFS "/events/ftrace/print/format", buf, sizeof(buf)));
+	ret = tep_parse_event(tep, buf, len, "ftrace");
+	errno = 0;
+	if (ret) {
+		tep_strerror(tep, ret, why, sizeof(why));
+		die("libtraceevent cannot parse events/ftrace/print/format (%s)", why);
+	}
+	print = tep_find_event_by_name(tep, "ftrace", "print");
+	print_buf = print ? tep_find_field(print, "buf") : NULL;
+	if (!print_buf)
+		die("no ftrace/print event with a buf field");
+	print_id = print->id;
+
+	errno = 0;
+	kbuf = kbuffer_alloc(commit == 8 ? KBUFFER_LSIZE_8 : KBUFFER_LSIZE_4,
+			     endian == TEP_BIG_ENDIAN ? KBUFFER_ENDIAN_BIG :
+							KBUFFER_ENDIAN_LITTLE);
+	if (!kbuf)
+		die("kbuffer_alloc");
+}
+
+/*
+ * Walk the events of a page with the kbuffer, from byte @from to @end of the
+ * data (as reader_read counts).
+ *
+ * kbuffer_curr_offset() counts from the start of the page that
+ * kbuffer_load_subbuffer() got, its header (time stamp and commit word)
+ * included, so the first event is never at 0; kbuffer_curr_index() counts
+ * from the data after that header, as reader_read does. The offset is that
+ * of the current event's own header: a time extend or time stamp before it
+ * is passed over by the kbuffer and belongs to no event, as padding does.
+ * kbuffer_curr_size() is that header and the payload, kbuffer_event_size()
+ * the payload alone.
+ *
+ * Events that start before @from were handed over earlier. The walk stops at
+ * @end: past it, the writer may still be adding events to the page (the
+ * page's commit word, which the kbuffer goes by, then runs ahead of
+ * reader_read), and those are handed over next time.
+ */
+static void walk_page_tep(struct counts *c, const unsigned char *page, uint32_t from, uint32_t end)
+{
+	static int checked;
+	unsigned long long ts;
+	unsigned char *data;
+
+	errno = 0;
+	/* The kbuffer only reads the page (the mapping is read-only) */
+	if (kbuffer_load_subbuffer(kbuf, (void *)page))
+		die("kbuffer_load_subbuffer");
+	for (data = kbuffer_read_event(kbuf, &ts); data;
+	     data = kbuffer_next_event(kbuf, &ts)) {
+		unsigned int at = (unsigned int)kbuffer_curr_offset(kbuf) - page_data_offset;
+		unsigned int size = (unsigned int)kbuffer_curr_size(kbuf);
+		struct tep_record record = {
+			.ts = ts,
+			.data = data,
+			.size = kbuffer_event_size(kbuf),
+		};
+		int i;
+
+		if (!checked) {
+			errno = 0;
+			if (kbuffer_curr_offset(kbuf) - kbuffer_curr_index(kbuf) !=
+			    (int)page_data_offset)
+				die("the kbuffer and events/header_page disagree on where the data starts");
+			checked = 1;
+		}
+		if (at + size > end)
+			break;
+		if (at < from)
+			continue;
+		for (i = 0; i < record.size; i++)
+			c->sum += data[i];
+		c->payload += size;
+		if (record.size > print_buf->offset && tep_data_type(tep, &record) == print_id)
+			see_marker(c, data + print_buf->offset,
+				   (size_t)(record.size - print_buf->offset));
+		/* Do not let the kbuffer look at what is not handed over */
+		if (at + size == end)
+			break;
+	}
+	c->pages++;
 }
 
 static void map_ring(int fd)
@@ -442,7 +600,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 7) {
-		fprintf(stderr, "usage: rbmap-bench <read|splice|mmap> <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>\n"
+		fprintf(stderr, "usage: rbmap-bench <read|splice|mmap|tep-mmap> <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>\n"
 				"       rbmap-bench write <writer-cpu> <seconds> <rate> <event-bytes>\n");
 		return 2;
 	}
@@ -450,10 +608,10 @@ int main(int argc, char **argv)
 		consume = consume_read;
 	else if (!strcmp(argv[1], "splice"))
 		consume = consume_splice;
-	else if (!strcmp(argv[1], "mmap"))
+	else if (!strcmp(argv[1], "mmap") || !strcmp(argv[1], "tep-mmap"))
 		consume = consume_mmap;
 	else {
-		fprintf(stderr, "rbmap-bench: unknown method %s (read, splice, mmap)\n", argv[1]);
+		fprintf(stderr, "rbmap-bench: unknown method %s (read, splice, mmap, tep-mmap)\n", argv[1]);
 		return 2;
 	}
 	writer_cpu = atoi(argv[2]);
@@ -476,6 +634,10 @@ int main(int argc, char **argv)
 	fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		die("open %s", path);
+	if (!strcmp(argv[1], "tep-mmap")) {
+		read_tep_formats();
+		walk_mapped = walk_page_tep;
+	}
 	if (consume == consume_mmap)
 		map_ring(fd);
 	/* Start from an empty buffer: only what is written from now on counts */

@@ -1,12 +1,16 @@
 /**
  * The mapping consumer end to end: markers written on CPU 0 come out of the
- * mapped cpu0 buffer, each exactly once, in order.
+ * mapped cpu0 buffer, each exactly once, in order, as objects (drain()) and
+ * streamed through the cursor (consume()); wait()'s in-place watch.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import {
+  compiledFormatOf,
   kbForRingPages,
   MappedConsumer,
   numberedMarkers,
+  onlineCpus,
   resetBuffer,
   RingBufferMapping,
   setBufferSizeKb,
@@ -14,7 +18,7 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { ChildHelper, type Cleanup, describeChild, formats, markersOf, pagesWorthOf, readerScript, traceTest } from './lib/testing.js';
+import { BENCH_BINARY, ChildHelper, type Cleanup, describeChild, formats, markersOf, pagesWorthOf, readerScript, traceTest } from './lib/testing.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
   sys.setAffinity(0);
@@ -140,4 +144,66 @@ traceTest('rbmap-cat after the README example prints none of the markers the exa
   assert.equal(printed.length, markers.length, 'the example printed every marker');
   const again = await printedByReaderScript(cleanup, 'bin/rbmap-cat', ['--cpu', '0'], 'taken-once', markers.length);
   assert.deepEqual(again, [], 'rbmap-cat starts where the example stopped');
+});
+
+traceTest('consumer: consume() streams the same events as drain(), in place, with exact time stamps', ({ cleanup }) => {
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  resetBuffer(topLevel);
+  const markers = numberedMarkers('stream', pagesWorthOf(300));
+  writeMarkers(topLevel, markers);
+  const ring = cleanup.closes('cpu0 mapping', RingBufferMapping.open({ cpu: 0 }));
+  const traceFormats = formats();
+  const print = traceFormats.event('ftrace', 'print');
+  assert.ok(print !== null, 'events/ftrace/print exists');
+  const text = compiledFormatOf(print, true).byName.get('buf');
+  assert.ok(text?.textStart !== null && text?.textStart !== undefined && text.textEnd !== null, 'buf is a text field');
+  const seen: string[] = [];
+  const stamps: bigint[] = [];
+  const counts = new MappedConsumer(ring, traceFormats).consume((cursor) => {
+    if (cursor.eventType() !== print.id) return;
+    seen.push(cursor.text.toString('utf8', text.textStart!(cursor), text.textEnd!(cursor)).replace(/\n$/, ''));
+    stamps.push(cursor.timestampBig());
+    assert.equal(BigInt(cursor.timestampNs()), cursor.timestampBig(), 'the number is the exact stamp');
+  });
+  assert.deepEqual(seen, markers);
+  assert.equal(counts.events, markers.length);
+  assert.ok(counts.pages >= 2 && counts.complete, `several handovers, to EAGAIN (${JSON.stringify(counts, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))})`);
+  for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! >= stamps[i - 1]!, `time stamps never go back (event ${i})`);
+  assert.equal(ring.getReaderPage(), false, 'EAGAIN, as an answer (no exception) once everything is consumed');
+});
+
+traceTest('consumer: wait() watches the pages in place after a close call, and sees a writer on CPU 1 without poll()', async ({ t, cleanup }) => {
+  if (!onlineCpus().includes(1)) {
+    t.skip('needs a second CPU for the writer (--smp 2 or more)');
+    return;
+  }
+  sys.setAffinity(0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 1);
+  resetBuffer(topLevel);
+  const ring = cleanup.closes('cpu1 mapping', RingBufferMapping.open({ cpu: 1, nonBlocking: true }));
+  // Any data at all counts as a close call: the consumer watches after each drain.
+  const consumer = new MappedConsumer(ring, formats(), { maxSpinUs: 20_000, riskFraction: 1e-9 });
+  const writer = spawn(BENCH_BINARY, ['write', '1', '2', '2000', '64'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  writer.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const done = new Promise<number>((resolve) => writer.on('exit', (code) => resolve(code ?? -1)));
+  let finished = false;
+  void done.then(() => {
+    finished = true;
+  });
+  let events = 0;
+  while (!finished) {
+    consumer.wait(100);
+    events += consumer.consume(() => undefined).events;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  events += consumer.consume(() => undefined).events;
+  assert.equal(await done, 0, 'rbmap-bench write succeeded');
+  const written = Number(JSON.parse(out).written);
+  assert.equal(events, written, 'every marker consumed');
+  const waits = consumer.waitCounts;
+  assert.ok(waits.spinsFound > 10 && waits.spinsFound > 4 * waits.polls, `most waits ended in the watch, not in poll() (${JSON.stringify(waits)}, ${written} markers)`);
 });

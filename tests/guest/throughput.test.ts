@@ -2,16 +2,20 @@
  * The reader benchmark. A writer pinned to CPU 1 writes fixed-size markers
  * (unthrottled, or at fixed rates); a reader on CPU 0 consumes CPU 1's buffer
  * by read(), by splice() into a pipe, and by the mapping (GET_READER_PAGE, the
- * page read in place) — natively (rbmap-bench, C) and with the TypeScript
- * reader library. Each measurement is a `bench-result <json>` diagnostic; the
- * host's `rbmap bench` turns them into bench.json, a table and a chart.
+ * page read in place) — natively (rbmap-bench, C: its own walk, and
+ * tep-mmap, libtraceevent's event parser and kbuffer, the library of the
+ * RFC's demo, on the mapped pages), and with the TypeScript reader library's
+ * streaming consumer: node-mmap waits with its in-place watch, node-mmap-poll
+ * with poll() alone. The full run adds rbmap-cat --follow against the
+ * unthrottled writer. Each measurement is a `bench-result <json>` diagnostic;
+ * the host's `rbmap bench` turns them into bench.json, a table and a chart.
  *
  * Kernel command line: rbmap.bench_seconds=N (per measurement, default 1) and
  * rbmap.bench=full (two ring sizes and three rates; the default is one ring
  * size, unthrottled: the short run of every `rbmap run`, which asserts only
  * that every method consumed the markers in order). In the full run,
- * rbmap.bench_rounds=R measures read() and the mapping on the small ring
- * R - 1 more times, interleaved, because the events one of them loses there
+ * rbmap.bench_rounds=R measures read() and the mappings (C, node-mmap and
+ * node-mmap-poll) on the small ring R - 1 more times, interleaved, because the events one of them loses there
  * vary from one measurement to the next. rbmap.bench_methods=copy (rbmap bench
  * --no-patches, a kernel without the series) measures read() and splice() only.
  */
@@ -19,7 +23,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { BenchResult } from '../../harness/src/bench.js';
 import { BENCH_BINARY, ChildHelper, commandLineValue, describeChild, traceTest } from './lib/testing.js';
-import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
+import { DEFAULT_SPIN_WAIT, onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
 
 const WRITER_CPU = 1;
 const READER_CPU = 0;
@@ -30,10 +34,14 @@ const ringSizesKb = full ? [1024, 32] : [1024];
 /** Events per second; 0 = as fast as the writer can. */
 const rates = full ? [0, 50_000, 10_000] : [0];
 const copyPathsOnly = commandLineValue('bench_methods') === 'copy';
-type Method = 'read' | 'splice' | 'mmap' | 'node-mmap';
-const methods: readonly Method[] = copyPathsOnly ? ['read', 'splice'] : ['read', 'splice', 'mmap', 'node-mmap'];
+type Method = 'read' | 'splice' | 'mmap' | 'tep-mmap' | 'node-mmap' | 'node-mmap-poll' | 'rbmap-cat';
+const methods: readonly Method[] = copyPathsOnly ? ['read', 'splice'] : ['read', 'splice', 'mmap', 'tep-mmap', 'node-mmap', 'node-mmap-poll'];
 /** The methods measured again on the small ring (buffer_percent 0, and the loss rounds). */
-const smallRingMethods: readonly Method[] = copyPathsOnly ? ['read'] : ['read', 'mmap'];
+const smallRingMethods: readonly Method[] = copyPathsOnly ? ['read'] : ['read', 'mmap', 'node-mmap', 'node-mmap-poll'];
+/** rbmap-cat --follow, the library's command-line reader: once per ring, with the writer unthrottled. */
+const catRows = full && !copyPathsOnly;
+/** node-mmap's longest in-place watch before poll(), µs (the library's default). */
+const NODE_SPIN_US = DEFAULT_SPIN_WAIT.maxSpinUs;
 const rounds = full ? Number(commandLineValue('bench_rounds') ?? '1') : 1;
 const lossRates = [0, 50_000];
 const lossRingKb = 32;
@@ -43,8 +51,11 @@ type Measured = Omit<BenchResult, 'ringKb' | 'bufferPercent' | 'round'>;
 
 async function measure(method: Method, rate: number): Promise<Measured> {
   const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
-  if (method === 'node-mmap') {
-    const child = new ChildHelper('bench-node-reader', args);
+  if (method === 'node-mmap' || method === 'node-mmap-poll' || method === 'rbmap-cat') {
+    const child =
+      method === 'rbmap-cat'
+        ? new ChildHelper('bench-cat-reader', args)
+        : new ChildHelper('bench-node-reader', [...args, String(method === 'node-mmap' ? NODE_SPIN_US : 0)]);
     const result = await child.result(seconds * 1000 + 60_000);
     assert.equal(result.code, 0, describeChild(result));
     return JSON.parse(result.stdout) as Measured;
@@ -68,11 +79,14 @@ traceTest(
       writeTraceFile(topLevel, 'buffer_percent', String(bufferPercent));
       const result = { ...(await measure(method, rate)), ringKb, bufferPercent, round };
       t.diagnostic(`bench-result ${JSON.stringify(result)}`);
+      // Progress on the console (node:test prints the diagnostics only when the test ends): it also tells the watchdog the guest lives.
+      process.stderr.write(`bench: ${method}, ${ringKb} KB, ${rate === 0 ? 'max' : `${rate}/s`}, wake at ${bufferPercent}%, round ${round}: ${result.consumed} of ${result.written} consumed\n`);
       results.push(result);
     };
     for (const ringKb of ringSizesKb) {
       setBufferSizeKb(topLevel, ringKb, WRITER_CPU);
       for (const rate of rates) for (const method of methods) await record(method, ringKb, rate, Number(initialPercent));
+      if (catRows) await record('rbmap-cat', ringKb, 0, Number(initialPercent));
       // The wake-up threshold against a small ring: poll() wakes at the first event.
       if (full && ringKb < 256) for (const method of smallRingMethods) await record(method, ringKb, 0, 0);
     }
@@ -88,5 +102,10 @@ traceTest(
       assert.ok(result.consumed + result.missing === result.written, `${what}: every marker is consumed or counted missing`);
     }
   },
-  { timeout: (seconds + 30) * 1000 * (ringSizesKb.length * (rates.length * methods.length + 2) + (rounds - 1) * lossRates.length * 2) + 60_000 },
+  {
+    timeout:
+      (seconds + 30) * 1000 *
+        (ringSizesKb.length * (rates.length * methods.length + smallRingMethods.length + 1) + (rounds - 1) * lossRates.length * smallRingMethods.length) +
+      60_000,
+  },
 );

@@ -15,7 +15,12 @@ import {
   decodePage,
   decodeRecord,
   type EventFormat,
+  EventCursor,
+  FieldBoundsError,
   fixAbsoluteTimestamp,
+  joinTimestamp,
+  readI64,
+  readU64,
   type FormatLookup,
   type Handover,
   handoverBetween,
@@ -44,63 +49,19 @@ import {
   parseEventFormat,
   parseHeaderEvent,
   parseHeaderPage,
-  type ReaderFields,
   readMetaPage,
   readPageHeader,
   readReaderFields,
   recordsHandedOver,
   StalledHandoverError,
+  TimestampRangeError,
   STANDARD_EVENT_HEADER,
   STANDARD_PAGE_HEADER,
   TraceFormats,
   walkPage,
 } from '../../reader/index.js';
 
-// ---------------------------------------------------------------------------
-// Format texts exactly as Linux 6.1 prints them (ring_buffer_print_page_header,
-// ring_buffer_print_entry_header, f_show) on x86_64.
-
-const HEADER_PAGE_6_1 = [
-  '\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;',
-  '\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;',
-  '\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;',
-  '\tfield: char data;\toffset:16;\tsize:4080;\tsigned:1;',
-  '',
-].join('\n');
-
-const HEADER_EVENT_6_1 = [
-  '# compressed entry header',
-  '\ttype_len    :    5 bits',
-  '\ttime_delta  :   27 bits',
-  '\tarray       :   32 bits',
-  '',
-  '\tpadding     : type == 29',
-  '\ttime_extend : type == 30',
-  '\ttime_stamp : type == 31',
-  '\tdata max type_len  == 28',
-  '',
-].join('\n');
-
-const COMMON_FIELDS = [
-  '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;',
-  '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;',
-  '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;',
-  '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;',
-];
-
-const PRINT_ID = 5;
-const PRINT_FORMAT_6_1 = [
-  'name: print',
-  `ID: ${PRINT_ID}`,
-  'format:',
-  ...COMMON_FIELDS,
-  '',
-  '\tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;',
-  '\tfield:char buf[];\toffset:16;\tsize:0;\tsigned:1;',
-  '',
-  'print fmt: "%ps: %s", (void *)REC->ip, REC->buf',
-  '',
-].join('\n');
+import { COMMON_FIELDS, HEADER_EVENT_6_1, HEADER_PAGE_6_1, PRINT_FORMAT_6_1, PRINT_ID } from './fixtures/formats-6.1.js';
 
 /** A made-up event exercising every storage kind. */
 const SAMPLE_ID = 300;
@@ -499,11 +460,11 @@ t.test('named fields decode through the format: signed, 64-bit, strings, dynamic
   t.equal(event.preemptCount, 2);
   t.equal(event.fields.get('comm'), 'kworker/0:1');
   t.equal(event.fields.get('delta'), -5);
-  t.equal(event.fields.get('big'), 0xfedcba9876543210n);
-  t.equal(event.fields.get('negative'), -2n);
+  t.equal(event.fields.get('big'), 0xfedcba9876543210n, 'a u64 beyond 2^53 stays an exact bigint');
+  t.equal(event.fields.get('negative'), -2, 'a 64-bit value that a number holds exactly is a number');
   t.equal(event.fields.get('name'), 'hello');
   t.same(event.fields.get('ports'), [80, 443]);
-  t.same(event.fields.get('caller'), [0x1111n, 0x2222n]);
+  t.same(event.fields.get('caller'), [0x1111, 0x2222]);
 });
 
 t.test('an event type without a format decodes as unknown-<id> with its common_type', async (t) => {
@@ -519,7 +480,7 @@ t.test('a dynamic field pointing past the record is an error, not a read of the 
   const body = new Uint8Array(80 - 8);
   new DataView(body.buffer).setUint32(48 - 8, (200 << 16) | 60, true);
   const page = new PageBuilder(0n).event(1, traceEntry(SAMPLE_ID, 1, 0, 0, body)).commit();
-  t.throws(() => decodePage(viewOf(page), LAYOUTS, lookup), /past the record end/);
+  t.throws(() => decodePage(viewOf(page), LAYOUTS, lookup), FieldBoundsError);
 });
 
 /** Data bytes written so far (what reader_read says once the kernel handed them over). */
@@ -617,21 +578,41 @@ interface FakeReaderState {
  */
 class FakeRing implements HandoverSource {
   readonly pageIdCount: number;
+  readonly pagesView: DataView;
   private state: FakeReaderState;
   ioctls = 0;
 
   constructor(
-    private readonly pages: ReadonlyMap<number, Uint8Array>,
+    pages: ReadonlyMap<number, Uint8Array>,
     initial: FakeReaderState,
     private readonly handovers: FakeReaderState[],
   ) {
     this.pageIdCount = Math.max(...pages.keys()) + 1;
+    const all = new Uint8Array(this.pageIdCount * PAGE_SIZE);
+    for (const [id, page] of pages) all.set(page, id * PAGE_SIZE);
+    this.pagesView = viewOf(all);
     this.state = initial;
   }
 
-  readerFields(): ReaderFields {
-    const { readerPage, readerRead, readerLostEvents = 0n } = this.state;
-    return { readerPage, readerRead, readerLostEvents };
+  pageOffset(id: number): number {
+    if (id >= this.pageIdCount) throw new RangeError(`no page ${id}`);
+    return id * PAGE_SIZE;
+  }
+
+  readerPageId(): number {
+    return this.state.readerPage;
+  }
+
+  readerReadBytes(): number {
+    return this.state.readerRead;
+  }
+
+  readerLostEvents(): bigint {
+    return this.state.readerLostEvents ?? 0n;
+  }
+
+  headPageId(): number {
+    return 0;
   }
 
   getReaderPage(): boolean {
@@ -642,16 +623,18 @@ class FakeRing implements HandoverSource {
     return true;
   }
 
-  pageView(id: number): DataView {
-    const page = this.pages.get(id);
-    if (page === undefined) throw new RangeError(`no page ${id}`);
-    return viewOf(page);
+  poll(): boolean {
+    return this.handovers.length > 0;
   }
 }
 
 const FAKE_FORMATS = { layouts: LAYOUTS, lookup };
 
-t.test('MappedConsumer: the rest of the reader page, then a new page after lost events; each event once, the loss told once', async (t) => {
+/**
+ * The reader page with a1 consumed before, a2 and a3 left; then a page of b1
+ * and b2 swapped in after 42 lost events (flagged, the count stored).
+ */
+function restThenLostEvents(): { ring: FakeRing; handedBytes: number } {
   const old = new PageBuilder(10n).event(1, markerPayload('a1'));
   const consumedBefore = dataBytes(old);
   old.event(1, markerPayload('a2')).event(1, markerPayload('a3'));
@@ -662,6 +645,155 @@ t.test('MappedConsumer: the rest of the reader page, then a new page after lost 
     { readerPage: 0, readerRead: dataBytes(old) },
     { readerPage: 1, readerRead: dataBytes(gap), readerLostEvents: 42n },
   ]);
+  return { ring, handedBytes: dataBytes(old) - consumedBefore + dataBytes(gap) };
+}
+
+t.test('MappedConsumer.consume: streams every handed-over event through the cursor, with the same loss accounting as drain()', async (t) => {
+  const { ring, handedBytes } = restThenLostEvents();
+  const consumer = new MappedConsumer(ring, FAKE_FORMATS);
+  const seen: string[] = [];
+  const stamps: (number | bigint)[] = [];
+  const pages: string[] = [];
+  const counts = consumer.consume(
+    (cursor) => {
+      seen.push(cursor.text.toString('utf8', cursor.payloadOffset + 16, cursor.endOffset).replace(/\n?\0*$/, ''));
+      stamps.push(cursor.timestamp());
+    },
+    { onPage: (handover) => pages.push(`${handover.readerPage}:${handover.newPage}:${handover.lostEvents}`) },
+  );
+  t.same(seen, ['a2', 'a3', 'b1', 'b2']);
+  t.same(stamps, [12, 13, 501, 502], 'time stamps as numbers, from each page stamp');
+  t.same(pages, ['0:false:0', '1:true:42']);
+  t.same(counts, { pages: 2, events: 4, bytes: handedBytes, lostEvents: 42n, complete: true });
+});
+
+t.test('MappedConsumer.consume: caughtUpBytes ends the call after a small handover of the writer\'s page; the rest comes with the next', async (t) => {
+  const page = new PageBuilder(0n).event(1, markerPayload('w1'));
+  const first = dataBytes(page);
+  page.event(1, markerPayload('w2'));
+  const second = dataBytes(page);
+  page.event(1, markerPayload('w3')).commit();
+  const ring = new FakeRing(new Map([[0, new Uint8Array(PAGE_SIZE)], [1, page.bytes]]), { readerPage: 0, readerRead: 0 }, [
+    { readerPage: 1, readerRead: first },
+    { readerPage: 1, readerRead: second },
+    { readerPage: 1, readerRead: dataBytes(page) },
+  ]);
+  const consumer = new MappedConsumer(ring, FAKE_FORMATS);
+  const counts = consumer.consume(() => undefined, { caughtUpBytes: 1000 });
+  t.same([counts.pages, counts.events, counts.complete], [2, 2, false], 'a new page, then one small handover of the same page: caught up');
+  t.same([consumer.consume(() => undefined).events, ring.ioctls], [1, 4], 'without caughtUpBytes: to EAGAIN');
+});
+
+t.test('SpinWait: polls while the reader keeps up; watches the pages after a close call, and goes back to poll() when a watch sees nothing', async (t) => {
+  const pages = new Map<number, Uint8Array>([[0, new Uint8Array(PAGE_SIZE)], [1, new PageBuilder(0n).event(1, markerPayload('x')).commit()]]);
+  const ring = new FakeRing(pages, { readerPage: 1, readerRead: 0 }, []);
+  const consumer = new MappedConsumer(ring, FAKE_FORMATS, { maxSpinUs: 2000, riskFraction: 0.5 });
+  t.equal(consumer.wait(0), false, 'nothing consumed yet: poll()');
+  t.same(consumer.waitCounts, { spinsFound: 0, spinsTimedOut: 0, polls: 1 });
+  // A lost-events page is a close call: the next wait watches, and the reader page holds unread data.
+  (consumer as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(8, true);
+  t.equal(consumer.wait(0), true, 'the watch saw committed data past reader_read');
+  t.same(consumer.waitCounts, { spinsFound: 1, spinsTimedOut: 0, polls: 1 });
+  const quiet = new MappedConsumer(new FakeRing(new Map([[0, new Uint8Array(PAGE_SIZE)], [1, new Uint8Array(PAGE_SIZE)]]), { readerPage: 1, readerRead: 0 }, []), FAKE_FORMATS, {
+    maxSpinUs: 500,
+    riskFraction: 0.5,
+  });
+  (quiet as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(PAGE_SIZE, false);
+  const started = performance.now();
+  t.equal(quiet.wait(0), false);
+  t.ok(performance.now() - started >= 0.5, 'watched for maxSpinUs before it gave up');
+  t.same(quiet.waitCounts, { spinsFound: 0, spinsTimedOut: 1, polls: 1 }, 'then poll()');
+  t.equal(quiet.wait(0), false);
+  t.same(quiet.waitCounts, { spinsFound: 0, spinsTimedOut: 1, polls: 2 }, 'no close call since: no watch');
+  t.throws(() => new MappedConsumer(ring, FAKE_FORMATS, { maxSpinUs: -1 }), RangeError);
+});
+
+t.test('EventCursor: time stamps past 2^53 ns stay exact (two small-integer parts), through deltas, extends and absolute stamps', async (t) => {
+  const base = (1n << 53n) - 3n;
+  const builder = new PageBuilder(base).event(1, markerPayload('p1')).event(4, markerPayload('p2'));
+  builder.timeExtend((1n << 40n) + 5n).event(7, markerPayload('p3'));
+  builder.absoluteStamp(0x07ff_ffff_ffff_fff0n).event(0x7ffffff, markerPayload('p4'));
+  const page = builder.commit();
+  const cursor = new EventCursor(viewOf(page), LAYOUTS).setPage(0);
+  const exact: bigint[] = [];
+  const mixed: (number | bigint)[] = [];
+  while (cursor.next()) {
+    exact.push(cursor.timestampBig());
+    mixed.push(cursor.timestamp());
+  }
+  const p1 = base + 1n;
+  const p2 = p1 + 4n;
+  const p3 = p2 + (1n << 40n) + 5n + 7n;
+  const p4 = fixAbsoluteTimestamp(0x07ff_ffff_ffff_fff0n, p3) + 0x7ffffffn;
+  t.same(exact, [p1, p2, p3, p4]);
+  t.equal(mixed[0], Number(p1), 'below 2^53: a number');
+  t.equal(typeof mixed[1], 'bigint', 'from 2^53 on: a bigint, never a rounded number');
+  t.same(mixed.slice(1), [p2, p3, p4]);
+  t.same(walkPage(viewOf(page), LAYOUTS).records.map((record) => record.timestamp), exact, 'walkPage gives the same stamps');
+  t.equal(joinTimestamp(0x7f_ffff, 0x3fff_ffff), Number.MAX_SAFE_INTEGER);
+  t.equal(joinTimestamp(0x80_0000, 0), 1n << 53n);
+});
+
+t.test('EventCursor: timestampNs() is exact or throws; timestampUs() stays exact past 2^53 ns; big-endian layouts are refused', async (t) => {
+  const below = (1n << 53n) - 2n;
+  const page = new PageBuilder(below).event(1, markerPayload('last exact')).event(1, markerPayload('past')).event(999, markerPayload('micro')).commit();
+  const cursor = new EventCursor(viewOf(page), LAYOUTS).setPage(0);
+  t.ok(cursor.next());
+  t.equal(cursor.timestampNs(), Number.MAX_SAFE_INTEGER);
+  t.ok(cursor.next());
+  t.throws(() => cursor.timestampNs(), TimestampRangeError, 'no rounded number past 2^53');
+  t.equal(cursor.timestampUs(), Number((1n << 53n) / 1000n));
+  t.ok(cursor.next());
+  t.equal(cursor.timestampUs(), Number(((1n << 53n) + 999n) / 1000n), 'whole microseconds, rounded down, exact');
+  t.throws(() => new EventCursor(viewOf(page), { ...LAYOUTS, littleEndian: false }), /little-endian/);
+});
+
+t.test('EventCursor: an absolute stamp carries the top bits of the previous one, as rb_fix_abs_ts() does', async (t) => {
+  const stampsAfter = (previous: bigint, absolute: bigint): bigint[] => {
+    const page = new PageBuilder(previous).event(0, markerPayload('before')).absoluteStamp(absolute).event(0, markerPayload('after')).commit();
+    const cursor = new EventCursor(viewOf(page), LAYOUTS).setPage(0);
+    const stamps: bigint[] = [];
+    while (cursor.next()) stamps.push(cursor.timestampBig());
+    return stamps;
+  };
+  t.same(stampsAfter(0x0800_0000_0000_0100n, 0x200n), [0x0800_0000_0000_0100n, 0x0800_0000_0000_0200n], 'the top bits put back');
+  t.same(stampsAfter(0x0800_0000_0000_0100n, 0x50n), [0x0800_0000_0000_0100n, 0x1000_0000_0000_0050n], 'smaller than before: carried into bit 59');
+  t.same(stampsAfter(0xf800_0000_0000_0100n, 0x50n), [0xf800_0000_0000_0100n, 0x50n], 'the carry wraps at 64 bits, as the kernel\'s u64 does');
+  t.equal(fixAbsoluteTimestamp(0x50n, 0xf800_0000_0000_0100n), 0x50n, 'fixAbsoluteTimestamp wraps too');
+});
+
+t.test('readU64/readI64: numbers while exact, bigints beyond', async (t) => {
+  const view = new DataView(new ArrayBuffer(8));
+  const cases: [bigint, number | bigint, number | bigint][] = [
+    [0n, 0, 0],
+    [(1n << 53n) - 1n, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    [1n << 53n, 1n << 53n, 1n << 53n],
+    [0xffff_ffff_ffff_fffen, 0xffff_ffff_ffff_fffen, -2],
+    [0xffe0_0000_0000_0000n, 0xffe0_0000_0000_0000n, -(1n << 53n)],
+    [0xffe0_0000_0000_0001n, 0xffe0_0000_0000_0001n, -(2 ** 53) + 1],
+  ];
+  for (const [raw, unsigned, signed] of cases) {
+    view.setBigUint64(0, raw, true);
+    t.equal(readU64(view, 0, true), unsigned, `u64 0x${raw.toString(16)}`);
+    t.equal(readI64(view, 0, true), signed, `s64 0x${raw.toString(16)}`);
+    view.setBigUint64(0, raw, false);
+    t.equal(readU64(view, 0, false), unsigned, `u64 0x${raw.toString(16)}, big-endian`);
+  }
+});
+
+t.test('EventCursor.skipTo: a handover starting after a time extend (a peek consumed it) starts at the event the extend belongs to', async (t) => {
+  const builder = new PageBuilder(1000n).event(1, markerPayload('before'));
+  builder.timeExtend(1n << 30n);
+  const afterExtend = dataBytes(builder);
+  builder.event(0, markerPayload('extended'));
+  const page = builder.commit();
+  t.same(handedOverMarkers(page, { readerPage: 1, newPage: false, start: afterExtend, end: dataBytes(builder) }), ['extended']);
+  const { records } = recordsHandedOver(viewOf(page), { readerPage: 1, newPage: false, start: afterExtend, end: dataBytes(builder) }, LAYOUTS);
+  t.equal(records[0]?.timestamp, 1001n + (1n << 30n));
+});
+
+t.test('MappedConsumer: the rest of the reader page, then a new page after lost events; each event once, the loss told once', async (t) => {
+  const { ring } = restThenLostEvents();
   const drained = new MappedConsumer(ring, FAKE_FORMATS).drain();
   t.same(drained.events.map((event) => markerText(event)), ['a2', 'a3', 'b1', 'b2'], 'not a1: it was consumed before this consumer');
   t.same(drained.readerPages, [0, 1]);

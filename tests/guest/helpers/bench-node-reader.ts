@@ -1,97 +1,155 @@
 /**
- * Child process: the benchmark's TypeScript row. Consumes cpu<writer>'s
- * mapping with the reader library's MappedConsumer (poll(), then drain) while
- * `rbmap-bench write` writes markers on that CPU, and prints one JSON line in
- * the shape of rbmap-bench's own (`method: "node-mmap"`).
+ * Child process: the benchmark's TypeScript rows. Consumes cpu<writer>'s
+ * mapping with the reader library's streaming consumer (MappedConsumer.consume
+ * and wait()) while `rbmap-bench write` writes markers on that CPU, and prints
+ * one JSON line in the shape of rbmap-bench's own. Like the C reader, it reads
+ * the marker's sequence number from the bytes in place and adds up every byte
+ * of every event; nothing is allocated per event.
  *
- *   node bench-node-reader.js <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>
+ *   node bench-node-reader.js <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes> <max-spin-us>
+ *
+ * <max-spin-us> 0: wait in poll() only (method node-mmap-poll); otherwise the
+ * consumer's in-place watch, at most that long (method node-mmap). A one-second
+ * run of the writer comes first, consumed but not measured: the figures are
+ * those of a consumer whose hot path V8 has compiled.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { MappedConsumer, markerText, perCpuPath, RingBufferMapping, sys, topLevel } from '../../../reader/index.js';
+import { MappedConsumer, RingBufferMapping, sys, type EventCursor } from '../../../reader/index.js';
+import { MarkerSequence, overrunOf } from '../lib/bench-markers.js';
 import { BENCH_BINARY, formats } from '../lib/testing.js';
 
-const [writerCpu, readerCpu, seconds, rate, eventBytes] = process.argv.slice(2).map(Number);
-if ([writerCpu, readerCpu, seconds, rate, eventBytes].some((n) => n === undefined || !Number.isFinite(n))) {
-  process.stderr.write('usage: bench-node-reader.js <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes>\n');
+const args = process.argv.slice(2).map(Number);
+const [writerCpu, readerCpu, seconds, rate, eventBytes, maxSpinUs] = args;
+if (args.length !== 6 || args.some((n) => !Number.isFinite(n))) {
+  process.stderr.write('usage: bench-node-reader.js <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes> <max-spin-us>\n');
   process.exit(2);
 }
 
-function overrunOf(cpu: number): bigint {
-  const match = /overrun: (\d+)/.exec(readFileSync(perCpuPath(topLevel, cpu, 'stats'), 'utf8'));
-  if (match === null) throw new Error(`no overrun in per_cpu/cpu${cpu}/stats`);
-  return BigInt(match[1]!);
-}
-
 sys.setAffinity(readerCpu!);
+const traceFormats = formats();
+const print = traceFormats.event('ftrace', 'print');
+const buf = print?.fields.find((field) => field.name === 'buf');
+if (print === null || buf === undefined) throw new Error('no ftrace/print event with a buf field');
+const printId = print.id;
+const bufOffset = buf.offset;
 const ring = RingBufferMapping.open({ cpu: writerCpu!, nonBlocking: true });
-const consumer = new MappedConsumer(ring, formats());
-consumer.drain();
-const overrunBefore = overrunOf(writerCpu!);
+const consumer = new MappedConsumer(ring, traceFormats, { maxSpinUs: maxSpinUs! });
+/** Between waits, take what is there, not the writer's events one system call at a time. */
+const caughtUpBytes = traceFormats.layouts.page.dataCapacity / 2;
+/** The unmeasured run first: the writer unthrottled for this long. */
+const WARM_UP_SECONDS = 1;
+const R = 0x72;
+const B = 0x62;
+const M = 0x6d;
+const SPACE = 0x20;
 
-let consumed = 0;
-let payloadBytes = 0;
-let pages = 0;
-let nextSeq = 0;
-let missing = 0;
-let outOfOrder = 0;
-function take(): void {
-  const result = consumer.drain();
-  pages += result.readerPages.length;
-  for (const event of result.events) {
-    payloadBytes += event.record.endOffset - event.record.headerOffset;
-    const text = markerText(event);
-    if (text === null || !text.startsWith('rbmb ')) continue;
-    const seq = Number.parseInt(text.slice(5), 10);
-    consumed++;
-    if (seq > nextSeq) missing += seq - nextSeq;
-    else if (seq < nextSeq) outOfOrder++;
-    if (seq >= nextSeq) nextSeq = seq + 1;
+let markers = new MarkerSequence();
+/** Every word added up: an int32 cell, as a module-level number past 2^30 would be a heap number per event. */
+const sum = new Int32Array(1);
+
+/** The rbmap-bench reader's see_marker(), on the bytes in place. */
+function seeMarker(cursor: EventCursor): void {
+  const bytes = cursor.bytes;
+  const at = cursor.payloadOffset + bufOffset;
+  const end = cursor.payloadOffset + cursor.payloadLength;
+  if (at + 6 > end || bytes[at] !== R || bytes[at + 1] !== B || bytes[at + 2] !== M || bytes[at + 3] !== B || bytes[at + 4] !== SPACE) return;
+  let seq = 0;
+  for (let i = at + 5; i < end; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) break;
+    seq = seq * 10 + digit;
   }
+  markers.see(seq);
 }
 
+let payloadBytes = 0;
+
+function visit(cursor: EventCursor): void {
+  // Every byte of the event, a word at a time (the payload is whole words).
+  const view = cursor.view;
+  const end = cursor.payloadOffset + cursor.payloadLength;
+  payloadBytes += end - cursor.headerOffset;
+  let words = 0;
+  for (let at = cursor.payloadOffset; at < end; at += 4) words = (words + view.getUint32(at, true)) | 0;
+  sum[0] = sum[0]! + words;
+  if (cursor.eventType() === printId) seeMarker(cursor);
+}
+
+let pages = 0;
+let wakeups = 0;
+let consumeNs = 0n;
+let waitNs = 0n;
+function take(): void {
+  const started = process.hrtime.bigint();
+  pages += consumer.consume(visit, { caughtUpBytes }).pages;
+  consumeNs += process.hrtime.bigint() - started;
+}
+
+/** `rbmap-bench write` for `forSeconds` at `atRate`, consumed as it goes; returns the markers written. */
+async function follow(forSeconds: number, atRate: number): Promise<number> {
+  const writer = spawn(BENCH_BINARY, ['write', String(writerCpu), String(forSeconds), String(atRate), String(eventBytes)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let writerOut = '';
+  writer.stdout.on('data', (chunk: Buffer) => {
+    writerOut += chunk.toString();
+  });
+  let written: number | undefined;
+  let writerFailed: Error | undefined;
+  writer.on('exit', (code) => {
+    if (code === 0) written = Number(JSON.parse(writerOut).written);
+    else writerFailed = new Error(`rbmap-bench write exited ${code}`);
+  });
+  while (written === undefined) {
+    if (writerFailed !== undefined) throw writerFailed;
+    const waitStarted = process.hrtime.bigint();
+    if (consumer.wait(100)) wakeups++;
+    waitNs += process.hrtime.bigint() - waitStarted;
+    take();
+    // Let the writer's exit be seen.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  take();
+  return written;
+}
+
+// Warm-up, not measured: V8 compiles the hot path (under TCG that costs about a second of CPU).
+await follow(WARM_UP_SECONDS, 0);
+markers = new MarkerSequence();
+payloadBytes = 0;
+pages = 0;
+wakeups = 0;
+consumeNs = 0n;
+waitNs = 0n;
+const waitsBefore = { ...consumer.waitCounts };
+const overrunBefore = overrunOf(writerCpu!);
 const startWall = process.hrtime.bigint();
 const startCpu = process.cpuUsage();
-const writer = spawn(BENCH_BINARY, ['write', String(writerCpu), String(seconds), String(rate), String(eventBytes)], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-let writerOut = '';
-writer.stdout.on('data', (chunk: Buffer) => {
-  writerOut += chunk.toString();
-});
-const writerDone = new Promise<number>((resolve, reject) => {
-  writer.on('exit', (code) => (code === 0 ? resolve(Number(JSON.parse(writerOut).written)) : reject(new Error(`rbmap-bench write exited ${code}`))));
-});
-let written: number | undefined;
-void writerDone.then((n) => {
-  written = n;
-});
-while (written === undefined) {
-  sys.poll(ring.fd, sys.constants.POLLIN, 100);
-  take();
-  // Let the writer's exit be seen.
-  await new Promise((resolve) => setImmediate(resolve));
-}
-take();
+const written = await follow(seconds!, rate!);
 const cpu = process.cpuUsage(startCpu);
 const wallUs = Number((process.hrtime.bigint() - startWall) / 1000n);
 ring.close();
-if (written > nextSeq) missing += written - nextSeq;
+const waits = consumer.waitCounts;
 process.stdout.write(
   `${JSON.stringify({
-    method: 'node-mmap',
+    method: maxSpinUs === 0 ? 'node-mmap-poll' : 'node-mmap',
     rate,
     seconds,
     eventBytes,
     written,
-    consumed,
-    missing,
-    outOfOrder,
+    ...markers.counts(written),
     overrun: Number(overrunOf(writerCpu!) - overrunBefore),
     payloadBytes,
     pages,
+    wakeups,
+    spinsFound: waits.spinsFound - waitsBefore.spinsFound,
+    spinsTimedOut: waits.spinsTimedOut - waitsBefore.spinsTimedOut,
+    polls: waits.polls - waitsBefore.polls,
+    consumeUs: Number(consumeNs / 1000n),
+    waitUs: Number(waitNs / 1000n),
     userUs: cpu.user,
     systemUs: cpu.system,
     wallUs,
+    checksum: sum[0]! >>> 0,
   })}\n`,
 );

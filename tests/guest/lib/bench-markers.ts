@@ -1,0 +1,35 @@
+/**
+ * What the benchmark's readers count, shared by its TypeScript children (the
+ * C reader, rootfs/bench/rbmap_bench.c, counts the same way): the marker
+ * sequence numbers seen, skipped and out of order, and the writer CPU's
+ * overrun counter.
+ */
+import { readFileSync } from 'node:fs';
+import { perCpuPath, topLevel } from '../../../reader/index.js';
+
+/** per_cpu/cpuN/stats's overrun: events the writer overwrote. */
+export function overrunOf(cpu: number): bigint {
+  const match = /overrun: (\d+)/.exec(readFileSync(perCpuPath(topLevel, cpu, 'stats'), 'utf8'));
+  if (match === null) throw new Error(`no overrun in per_cpu/cpu${cpu}/stats`);
+  return BigInt(match[1]!);
+}
+
+/** The markers "rbmb <n> ..." a reader saw, as rbmap-bench's see_marker() counts them. */
+export class MarkerSequence {
+  consumed = 0;
+  missing = 0;
+  outOfOrder = 0;
+  private next = 0;
+
+  see(seq: number): void {
+    this.consumed++;
+    if (seq > this.next) this.missing += seq - this.next;
+    else if (seq < this.next) this.outOfOrder++;
+    if (seq >= this.next) this.next = seq + 1;
+  }
+
+  /** The writer wrote `written`: those never seen at the end count as missing too. */
+  counts(written: number): { consumed: number; missing: number; outOfOrder: number } {
+    return { consumed: this.consumed, missing: this.missing + Math.max(0, written - this.next), outOfOrder: this.outOfOrder };
+  }
+}
