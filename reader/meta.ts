@@ -1,5 +1,5 @@
 /**
- * The meta area of a mapped trace_pipe_raw (DESIGN.md §3, meta page v2):
+ * The meta area of a mapped trace_pipe_raw (meta page v2, the uapi header of the series):
  *
  *   struct ring_buffer_meta_page {
  *           __u64   entries;            @0   events written since the last reset

@@ -181,7 +181,7 @@ function formatMs(ms: number | null | undefined): string {
 const statusLabel: Record<TestResult['status'], string> = { pass: 'ok  ', fail: 'FAIL', skip: 'skip', todo: 'skip' };
 const diagnosticLinesShown = 12;
 
-/** The text shown to the user; the last line is exactly `N passed, N failed, N skipped` (CI parses it). */
+/** The text shown to the user; the last line is exactly `N passed, N failed, N skipped`, for scripts. */
 export function formatReport(summary: RunSummary): string {
   const out: string[] = [];
   for (const result of summary.results) {

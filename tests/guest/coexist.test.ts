@@ -1,5 +1,5 @@
 /**
- * Issue 4, coexistence: the other readers keep working on a mapped buffer and
+ * Coexistence: the other readers keep working on a mapped buffer and
  * keep the meta page true; resets, clock changes, instances, all CPUs at once.
  *
  * "The meta page is true" is checked by using it: after the other reader has

@@ -1,5 +1,5 @@
 /**
- * Issue 4, ioctls on a trace_pipe_raw fd: UPDATE_META_PAGE, GET_READER_PAGE,
+ * The ioctls on a trace_pipe_raw fd: UPDATE_META_PAGE, GET_READER_PAGE,
  * command 0 (wake waiters), unknown commands, and the TCGETS hazard.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 4, mapping: what mmap() of per_cpu/cpuN/trace_pipe_raw gives and refuses.
+ * Mapping: what mmap() of per_cpu/cpuN/trace_pipe_raw gives and refuses.
  */
 import assert from 'node:assert/strict';
 import { openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 4, overrun: when the writer laps the reader, `overrun` in the meta page
+ * Overrun: when the writer laps the reader, `overrun` in the meta page
  * equals the number of events that never come out; nothing else is lost and
  * nothing comes out twice.
  */

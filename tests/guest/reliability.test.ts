@@ -1,5 +1,5 @@
 /**
- * Issue 7: what breaks a ring-buffer mapping in real use. Stale kernel memory
+ * What breaks a ring-buffer mapping in real use. Stale kernel memory
  * shown through the mapping, read stamps after a handover, the ioctls on a
  * file that holds no mapping, the lock order against CPU hotplug (lockdep,
  * debug variant), and GET_READER_PAGE racing a trace_pipe reader.

@@ -1,5 +1,5 @@
 /**
- * Issue 4, resize: buffer_size_kb writes (per-CPU and whole buffer) fail with
+ * Resize: buffer_size_kb writes (per-CPU and whole buffer) fail with
  * EBUSY while a CPU buffer is mapped, leave its contents untouched, and work
  * again after the last unmap.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 4, snapshot: a snapshot swap must never move pages out of a mapped
+ * Snapshot: a snapshot swap must never move pages out of a mapped
  * ring. Writing 1 to per_cpu/cpuN/snapshot or to snapshot fails with EBUSY
  * while a CPU is mapped, the mapped data stays intact, and both work after the
  * unmap.
