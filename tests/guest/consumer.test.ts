@@ -179,7 +179,8 @@ traceTest('consumer: wait() watches the pages in place after a close call, and s
     return;
   }
   sys.setAffinity(0);
-  setBufferSizeKb(topLevel, kbForRingPages(8), 1);
+  // Room for all 4,000 markers: a consumer slowed down (JIT warm-up under emulation) must not lose any.
+  setBufferSizeKb(topLevel, kbForRingPages(128), 1);
   resetBuffer(topLevel);
   const ring = cleanup.closes('cpu1 mapping', RingBufferMapping.open({ cpu: 1, nonBlocking: true }));
   // Any data at all counts as a close call: the consumer watches after each drain.
