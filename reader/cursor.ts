@@ -18,10 +18,8 @@
  * When RB_MISSED_STORED is set, the count of missed events (an unsigned long)
  * sits right after the committed data.
  *
- * Time stamps are kept as two small integers, ns = high * 2^30 + low (each
- * fits V8's small-integer fields, so moving on stores no heap number), so
- * they stay exact past 2^53 ns (104 days of uptime) without a BigInt per
- * event; timestamp() gives a number while that is exact, a bigint after.
+ * Time stamps are kept as two small integers (timestamp.ts): timestamp()
+ * gives a number while that is exact, a bigint after.
  *
  * Usage:
  *   const cursor = new EventCursor(view, layouts);
@@ -30,18 +28,16 @@
  */
 import type { Layouts } from './decoder.js';
 import { readU64 } from './fields.js';
+import { WalkClock } from './timestamp.js';
+
+// Part of the cursor's API since before timestamp.ts (the library's index exports them from here).
+export { fixAbsoluteStamp, joinTimestamp, TimestampRangeError } from './timestamp.js';
 
 export const RB_MISSED_EVENTS = 1 << 31;
 export const RB_MISSED_STORED = 1 << 30;
 const COMMIT_DATA_MASK = ~(RB_MISSED_EVENTS | RB_MISSED_STORED) >>> 0;
-
+/** As in timestamp.ts, but this module's own: next() uses it, and V8 builds in a module's own constants, not imported ones. */
 const TWO_30 = 0x4000_0000;
-const LOW_30 = TWO_30 - 1;
-/** The largest high part whose time stamp is still exact as a number (below 2^53). */
-const SAFE_HIGH = 0x7f_ffff;
-/** The top five bits of a u64 (TS_MSB in ring_buffer.c). */
-const TS_MSB = 0xf8n << 56n;
-const ABS_TS_CARRY = 1n << 59n;
 
 export class MalformedPageError extends Error {
   constructor(
@@ -58,36 +54,7 @@ function malformed(message: string, offset: number): never {
   throw new MalformedPageError(message, offset);
 }
 
-/** high * 2^30 + low (low < 2^30): a number while exact, a bigint from 2^53 on. */
-export function joinTimestamp(high: number, low: number): number | bigint {
-  return high <= SAFE_HIGH ? high * TWO_30 + low : (BigInt(high) << 30n) | BigInt(low);
-}
-
-function timestampBigOf(high: number, low: number): bigint {
-  return (BigInt(high) << 30n) | BigInt(low);
-}
-
-/** The kernel's rb_fix_abs_ts(): put back the top bits an absolute stamp does not carry (u64 arithmetic). */
-export function fixAbsoluteStamp(absolute: bigint, previous: bigint): bigint {
-  if ((previous & TS_MSB) === 0n) return absolute;
-  let fixed = absolute | (previous & TS_MSB);
-  if (fixed < previous) fixed += ABS_TS_CARRY;
-  return BigInt.asUintN(64, fixed);
-}
-
-/** A time stamp asked for as a number that no number holds exactly. */
-export class TimestampRangeError extends RangeError {
-  constructor(readonly timestamp: bigint) {
-    super(`time stamp ${timestamp} ns is past 2^53: read it with timestampBig() (or timestampUs()), not as a number of ns`);
-    this.name = 'TimestampRangeError';
-  }
-}
-
-function timestampRange(cursor: EventCursor): never {
-  throw new TimestampRangeError(cursor.timestampBig());
-}
-
-export class EventCursor {
+export class EventCursor extends WalkClock {
   // The fields set once in the constructor are `declare`d: a class field
   // declaration would first define them as undefined, and V8 would then keep
   // them as generic (not small-integer, not constant) fields in the hot path.
@@ -119,11 +86,6 @@ export class EventCursor {
   commitLength = 0;
   /** The commit word's flag bits (RB_MISSED_EVENTS | RB_MISSED_STORED). */
   commitFlags = 0;
-  private pageTsHigh = 0;
-  private pageTsLow = 0;
-  /** The current event's time stamp: high * 2^30 + low. */
-  private tsHigh = 0;
-  private tsLow = 0;
   /** View offset where the walk stops (the commit, or a handover's end). */
   private end = 0;
   /** View offset of the next header to read. */
@@ -149,6 +111,7 @@ export class EventCursor {
     readonly view: DataView,
     layouts: Layouts,
   ) {
+    super();
     this.bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     this.text = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
     if (!layouts.littleEndian) {
@@ -206,12 +169,7 @@ export class EventCursor {
     this.commitLength = length;
     this.commitFlags = (low & ~COMMIT_DATA_MASK) >>> 0;
     const ts = pageStart + this.timestampOffset;
-    const low32 = view.getUint32(ts, true);
-    const high32 = view.getUint32(ts + 4, true);
-    this.pageTsHigh = high32 * 4 + (low32 >>> 30);
-    this.pageTsLow = low32 & LOW_30;
-    this.tsHigh = this.pageTsHigh;
-    this.tsLow = this.pageTsLow;
+    this.startPage(view.getUint32(ts, true), view.getUint32(ts + 4, true));
     this.end = data + limit;
     this.at = data;
     this.discarded = 0;
@@ -344,19 +302,10 @@ export class EventCursor {
     // array[0] << time_delta bits | time_delta, in the same two parts as the time stamp.
     const array0 = view.getUint32(at + 4, true);
     if (typeLen === this.timeExtendType) {
-      let low = (this.tsLow + (array0 & this.extendLowMask) * this.extendLowScale + timeDelta) | 0;
-      let high = this.tsHigh + Math.floor(array0 / this.extendHighDivisor);
-      if (low >= TWO_30) {
-        low -= TWO_30;
-        high++;
-      }
-      this.tsHigh = high;
-      this.tsLow = low;
+      this.advance(Math.floor(array0 / this.extendHighDivisor), (array0 & this.extendLowMask) * this.extendLowScale + timeDelta);
       this.timeExtends++;
     } else {
-      const fixed = fixAbsoluteStamp((BigInt(array0) << BigInt(this.timeDeltaBits)) + BigInt(timeDelta), timestampBigOf(this.tsHigh, this.tsLow));
-      this.tsHigh = Number(fixed >> 30n);
-      this.tsLow = Number(fixed & BigInt(LOW_30)) | 0;
+      this.setAbsolute((BigInt(array0) << BigInt(this.timeDeltaBits)) + BigInt(timeDelta));
       this.absoluteStamps++;
     }
     return at + 8;
@@ -385,46 +334,6 @@ export class EventCursor {
   /** 4, or 8 for an event with a length word. */
   private get ownHeaderBytes(): number {
     return this.headerBytes % 8 === 0 ? 8 : 4;
-  }
-
-  /** The current event's time stamp in ns: a number while exact (below 2^53), a bigint beyond. */
-  timestamp(): number | bigint {
-    // Written out (not joinTimestamp()) so that it inlines: a double returned from a call is a heap allocation.
-    const high = this.tsHigh;
-    return high <= SAFE_HIGH ? high * TWO_30 + this.tsLow : timestampBigOf(high, this.tsLow);
-  }
-
-  /**
-   * The current event's time stamp in ns as a number, for hot loops: exact,
-   * and no allocation once inlined. Past 2^53 ns (104 days of uptime) no
-   * number holds it exactly: throws TimestampRangeError (use timestampBig()
-   * or timestampUs() there) rather than round.
-   */
-  timestampNs(): number {
-    const high = this.tsHigh;
-    if (high > SAFE_HIGH) timestampRange(this);
-    return high * TWO_30 + this.tsLow;
-  }
-
-  /** The current event's time stamp in whole microseconds (rounded down): exact for 285 years. */
-  timestampUs(): number {
-    const high = this.tsHigh;
-    const highThousands = Math.floor(high / 1000);
-    return highThousands * TWO_30 + Math.floor(((high - highThousands * 1000) * TWO_30 + this.tsLow) / 1000);
-  }
-
-  /** The current event's time stamp in ns, always a bigint. */
-  timestampBig(): bigint {
-    return timestampBigOf(this.tsHigh, this.tsLow);
-  }
-
-  /** The page's own time stamp (the base of its first event's). */
-  pageTimestamp(): number | bigint {
-    return joinTimestamp(this.pageTsHigh, this.pageTsLow);
-  }
-
-  pageTimestampBig(): bigint {
-    return timestampBigOf(this.pageTsHigh, this.pageTsLow);
   }
 
   /** The raw commit word of the current page (flags included). */

@@ -211,38 +211,14 @@ export function kbForRingPages(pages: number, payload: number = dataBytesPerPage
 // ---------------------------------------------------------------------------
 // Markers, switches, reset
 
-/** An open trace_marker: one write(2) per marker, each is one ftrace/print event. */
-export class MarkerWriter {
-  private fd: number | null;
-
-  constructor(array: TraceArray = topLevel) {
-    this.fd = openSync(tracePath(array, 'trace_marker'), 'w');
-  }
-
-  write(text: string): void {
-    if (this.fd === null) throw new Error('MarkerWriter is closed');
-    writeSync(this.fd, text);
-  }
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
-}
-
 /** Write each marker with its own write(2) through one open trace_marker. */
 export function writeMarkers(array: TraceArray, markers: readonly string[]): void {
-  const writer = new MarkerWriter(array);
+  const fd = openSync(tracePath(array, 'trace_marker'), 'w');
   try {
-    for (const marker of markers) writer.write(marker);
+    for (const marker of markers) writeSync(fd, marker);
   } finally {
-    writer.close();
+    closeSync(fd);
   }
-}
-
-/** Markers "<prefix>-000000" … with fixed width so they sort and have equal size. */
-export function numberedMarkers(prefix: string, count: number, first = 0): string[] {
-  return Array.from({ length: count }, (_, i) => `${prefix}-${String(first + i).padStart(6, '0')}`);
 }
 
 /** `echo > trace`: clears every CPU buffer of the trace array (open with O_TRUNC). */

@@ -10,3 +10,8 @@ export function hostDebianArch(): string {
   const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
   return names[process.arch] ?? process.arch;
 }
+
+/** Whether a guest of this architecture runs the host's own binaries (and may use KVM). */
+export function isHostArch(arch: ArchRecord): boolean {
+  return arch.debianArch === hostDebianArch();
+}

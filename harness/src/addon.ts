@@ -1,20 +1,20 @@
 /**
- * Builds the guest's Node-API addon (reader/addon/rbmap_sys.c) with the guest
- * architecture's compiler (the host's gcc, or the cross compiler), against the host
- * Node's headers: the addon asks for Node-API 8, whose ABI every Node since 16
- * keeps, so it loads in the host's node (x86_64 guests) and in Debian's arm64
- * Node 18 alike.
+ * Builds the guest's Node-API addon (every .c file of reader/addon, rbmap_sys.c
+ * registering the module) with the guest architecture's compiler (the host's gcc,
+ * or the cross compiler), against the host Node's headers: the addon asks for
+ * Node-API 8, whose ABI every Node since 16 keeps, so it loads in the host's node
+ * (x86_64 guests) and in Debian's arm64 Node 18 alike. The guest's static C
+ * programs are built the same way.
  *
- * Cached by sha256(source + compiler command + node version) in
- * <cacheDir>/addon/rbmap_sys-<hash>.node.
+ * Cached by sha256(every source and header by name and content + compiler command
+ * + node version) in <cacheDir>/addon/rbmap_sys-<hash>.node.
  */
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
+import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { RbmapError } from './errors.js';
 import { projectPaths } from './paths.js';
-import { isExecaError, tryRun } from './proc.js';
+import { tryRun } from './proc.js';
 
 export interface BuildAddonOptions {
   /** Cache root; the addon goes to <cacheDir>/addon/. */
@@ -55,37 +55,78 @@ export async function nodeHeadersDir(): Promise<string | null> {
 interface NativeBuild {
   /** What it is, for messages: "the guest addon". */
   what: string;
-  source: string;
+  /** Where its sources are, for messages: the one source file, or their folder. */
+  where: string;
+  /** The C files compiled and linked together, in this order. */
+  sources: readonly string[];
+  /** Every file the build reads: the sources and the headers they include (the cache key hashes them all). */
+  inputs: readonly string[];
   flags: readonly string[];
-  /** Libraries, after the source on the command line (static links resolve in order). */
+  /** Libraries, after the sources on the command line (static links resolve in order). */
   libraries?: readonly string[];
   /** Cached as <cacheDir>/addon/<stem>-<hash><suffix>. */
   stem: string;
   suffix: string;
 }
 
-/** Compile a C source of the guest (or reuse the cached build, named by a hash of its inputs). */
-async function compileCached(build: NativeBuild, options: BuildAddonOptions): Promise<string> {
-  const { cacheDir, log } = options;
-  const { what, source, flags } = build;
-  const compiler = `${options.crossCompile}gcc`;
-  let text: Buffer;
+type SourceSet = Pick<NativeBuild, 'where' | 'sources' | 'inputs'>;
+
+/** A program of one C file, which includes no header of its own. */
+function oneSource(source: string): SourceSet {
+  return { where: source, sources: [source], inputs: [source] };
+}
+
+/** A program of every .c file of `dir` (in name order); its inputs are those and every .h file there. */
+async function folderSources(dir: string, what: string): Promise<SourceSet> {
+  let names: string[];
   try {
-    text = await readFile(source);
+    names = (await readdir(dir)).sort();
   } catch (cause) {
-    throw new RbmapError('E_ROOTFS', `cannot read the source of ${what}, ${source}`, {
-      hint: `the checkout is incomplete: restore ${source}`,
+    throw new RbmapError('E_ROOTFS', `cannot read the sources of ${what}, ${dir}`, {
+      hint: `the checkout is incomplete: restore ${dir}`,
       cause,
     });
   }
-  const hash = createHash('sha256')
-    .update(text)
-    .update('\0')
-    .update([compiler, ...flags, ...(build.libraries ?? [])].join(' '))
+  const sources = names.filter((name) => name.endsWith('.c')).map((name) => join(dir, name));
+  if (sources.length === 0) {
+    throw new RbmapError('E_ROOTFS', `no C source of ${what} in ${dir}`, { hint: `the checkout is incomplete: restore ${dir}` });
+  }
+  const inputs = names.filter((name) => name.endsWith('.c') || name.endsWith('.h')).map((name) => join(dir, name));
+  return { where: dir, sources, inputs };
+}
+
+/**
+ * The cache key of a build: every input, by name and content (not by path: every
+ * checkout on the machine shares the cache), the compiler command and Node's version.
+ */
+async function buildKey(build: NativeBuild, compiler: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const input of build.inputs) {
+    let text: Buffer;
+    try {
+      text = await readFile(input);
+    } catch (cause) {
+      throw new RbmapError('E_ROOTFS', `cannot read the source of ${build.what}, ${input}`, {
+        hint: `the checkout is incomplete: restore ${input}`,
+        cause,
+      });
+    }
+    hash.update(basename(input)).update('\0').update(text).update('\0');
+  }
+  return hash
+    .update([compiler, ...build.flags, ...(build.libraries ?? [])].join(' '))
     .update('\0')
     .update(process.version)
     .digest('hex')
     .slice(0, 16);
+}
+
+/** Compile the C sources of a guest program (or reuse the cached build, named by a hash of its inputs). */
+async function compileCached(build: NativeBuild, options: BuildAddonOptions): Promise<string> {
+  const { cacheDir, log } = options;
+  const { what, where, sources, flags } = build;
+  const compiler = `${options.crossCompile}gcc`;
+  const hash = await buildKey(build, compiler);
   const outDir = join(cacheDir, 'addon');
   const out = join(outDir, `${build.stem}-${hash}${build.suffix}`);
   if (await exists(out)) {
@@ -97,24 +138,20 @@ async function compileCached(build: NativeBuild, options: BuildAddonOptions): Pr
   const tmp = `${out}.tmp-${process.pid}`;
   const started = Date.now();
   const libraries = build.libraries ?? [];
-  log(`native: ${compiler} ${flags.join(' ')} -o ${out} ${source} ${libraries.join(' ')}`.trimEnd());
-  try {
-    await execa(compiler, [...flags, '-o', tmp, source, ...libraries], { timeout: 120_000 });
-    await rename(tmp, out);
-  } catch (e) {
+  log(`native: ${compiler} ${flags.join(' ')} -o ${out} ${sources.join(' ')} ${libraries.join(' ')}`.trimEnd());
+  const result = await tryRun(compiler, [...flags, '-o', tmp, ...sources, ...libraries], { timeout: 120_000 });
+  if (result.exitCode !== 0) {
     await rm(tmp, { force: true });
-    if (isExecaError(e) && e.code === 'ENOENT') {
+    if (/ENOENT/.test(result.stderr) && result.exitCode === 127) {
       throw new RbmapError('E_HOST_DEPS', `the C compiler '${compiler}' is not installed (needed for ${what})`, {
         hint: options.crossCompile === '' ? 'apt-get install gcc' : `install the cross compiler: rbmap doctor --install --arch <the guest's>`,
-        cause: e,
       });
     }
-    const detail = isExecaError(e) ? String(e.stderr ?? '').trim() || e.shortMessage : String(e);
-    throw new RbmapError('E_ROOTFS', `compiling ${what} (${source}) failed:\n${detail}`, {
-      hint: `fix the compiler errors above in ${source} (warnings are errors)`,
-      cause: e,
+    throw new RbmapError('E_ROOTFS', `compiling ${what} (${where}) failed:\n${result.stderr.trim()}`, {
+      hint: `fix the compiler errors above in ${where} (warnings are errors)`,
     });
   }
+  await rename(tmp, out);
   log(`native: ${what} built in ${Date.now() - started} ms`);
   return out;
 }
@@ -129,8 +166,9 @@ export async function buildAddon(options: BuildAddonOptions): Promise<string> {
         '/usr/include/node), or point npm at them: npm config set nodedir <dir containing include/node>',
     });
   }
+  const what = 'the guest addon';
   return compileCached(
-    { what: 'the guest addon', source: projectPaths.addonSource, flags: [...baseFlags, `-I${include}`], stem: 'rbmap_sys', suffix: '.node' },
+    { what, ...(await folderSources(projectPaths.addonDir, what)), flags: [...baseFlags, `-I${include}`], stem: 'rbmap_sys', suffix: '.node' },
     options,
   );
 }
@@ -148,10 +186,11 @@ export interface GuestProgram {
 
 /** Compile the benchmark's native reader, rbmap-bench (its tep-mmap method reads with Debian's libtraceevent). */
 export async function buildBenchReader(options: BuildAddonOptions): Promise<string> {
+  const what = 'the benchmark reader (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)';
   return compileCached(
     {
-      what: 'the benchmark reader (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)',
-      source: projectPaths.benchSource,
+      what,
+      ...(await folderSources(projectPaths.benchDir, what)),
       flags: [...staticProgramFlags, ...traceeventIncludes],
       libraries: traceeventLibraries,
       stem: 'rbmap-bench',
@@ -169,7 +208,7 @@ export async function buildRfcClient(options: BuildAddonOptions): Promise<string
   return compileCached(
     {
       what: 'the RFC-style client (needs libtracefs-dev and libtraceevent-dev of the guest architecture: rbmap doctor --install)',
-      source: projectPaths.rfcClientSource,
+      ...oneSource(projectPaths.rfcClientSource),
       flags: [...staticProgramFlags, ...traceeventIncludes],
       libraries: traceeventLibraries,
       stem: 'rbmap-rfc-client',

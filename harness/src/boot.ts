@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { bootDoneMarker } from './contract.js';
+import { bootDoneMarker } from '../../guest/contract.js';
 import { RbmapError } from './errors.js';
 
 export type BootEndReason = 'exited' | 'boot-timeout' | 'run-timeout' | 'watchdog' | 'qemu-error';
@@ -169,61 +169,24 @@ function watchActivity(
  */
 export async function runQemu(options: BootOptions): Promise<BootOutcome> {
   const interactive = options.interactive === true;
-  const killGraceMs = options.killGraceMs ?? 3000;
   const startedAt = Date.now();
   const consoleSink = new ConsoleSink(options, options.bootMarker ?? bootDoneMarker, startedAt);
-  let stderr = '';
-  let endReason: BootEndReason | null = null;
+  const qemu = startQemu(options, consoleSink);
+  const ender = new QemuEnder(qemu.child, interactive, options.killGraceMs ?? 3000);
+  const removeProcessHooks = killWithThisProcess(() => ender.signal('SIGKILL'), interactive);
+  const watch = watchActivity(options, consoleSink, startedAt, (reason) => ender.stop(reason));
 
-  const child: ChildProcess = spawn(options.command, options.args, {
-    stdio: [interactive ? 'inherit' : 'ignore', 'pipe', interactive ? 'inherit' : 'pipe'],
-    // Own process group in batch mode, so the whole group can be killed. Not when
-    // interactive: a background group reading the terminal would get SIGTTIN.
-    detached: !interactive,
-    env: options.env ?? process.env,
-  });
-  child.stdout?.on('data', (chunk: Buffer) => consoleSink.write(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (stderr.length < stderrCap) stderr += chunk.toString('utf8').slice(0, stderrCap - stderr.length);
-  });
-
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      if (interactive) child.kill(signal);
-      else process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (reason: BootEndReason): void => {
-    if (endReason !== null) return;
-    endReason = reason;
-    signalGroup('SIGTERM');
-    killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
-  };
-  const removeProcessHooks = killWithThisProcess(() => signalGroup('SIGKILL'), interactive);
-
-  const watch = watchActivity(options, consoleSink, startedAt, stop);
-
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolve) => {
-    child.on('error', (error) => {
-      // Also emitted when a signal cannot be sent; only a failed spawn has no pid.
-      if (child.pid === undefined) resolve({ code: null, signal: null, spawnError: error });
-    });
-    child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
-  });
+  const exit = await qemu.exited;
   clearInterval(watch.ticker);
-  if (killTimer !== undefined) clearTimeout(killTimer);
+  ender.cancelKill();
   // A process that inherited the pipes (a script's child) can keep them open; don't wait forever.
-  await waitForStreams(child, streamDrainMs);
+  await waitForStreams(qemu.child, streamDrainMs);
   removeProcessHooks();
   consoleSink.close();
 
-  const failure = exit.spawnError;
-  if (failure !== null) stderr += `${stderr === '' ? '' : '\n'}could not start ${options.command}: ${failure.message}`;
-  const reason: BootEndReason = endReason ?? (failure === null && exit.code === 0 ? 'exited' : 'qemu-error');
+  let stderr = qemu.stderr();
+  if (exit.spawnError !== null) stderr += `${stderr === '' ? '' : '\n'}could not start ${options.command}: ${exit.spawnError.message}`;
+  const reason: BootEndReason = ender.reason ?? (exit.spawnError === null && exit.code === 0 ? 'exited' : 'qemu-error');
   return {
     reason,
     qemuExitCode: exit.code,
@@ -235,6 +198,71 @@ export async function runQemu(options: BootOptions): Promise<BootOutcome> {
     consoleBytes: consoleSink.bytes,
     stderr,
   };
+}
+
+interface QemuExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError: Error | null;
+}
+
+/** QEMU started: its console into the sink, the head of its stderr kept, its end awaited. */
+function startQemu(options: BootOptions, consoleSink: ConsoleSink): { child: ChildProcess; exited: Promise<QemuExit>; stderr: () => string } {
+  const interactive = options.interactive === true;
+  const child: ChildProcess = spawn(options.command, options.args, {
+    stdio: [interactive ? 'inherit' : 'ignore', 'pipe', interactive ? 'inherit' : 'pipe'],
+    // Own process group in batch mode, so the whole group can be killed. Not when
+    // interactive: a background group reading the terminal would get SIGTTIN.
+    detached: !interactive,
+    env: options.env ?? process.env,
+  });
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => consoleSink.write(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < stderrCap) stderr += chunk.toString('utf8').slice(0, stderrCap - stderr.length);
+  });
+  const exited = new Promise<QemuExit>((resolve) => {
+    child.on('error', (error) => {
+      // Also emitted when a signal cannot be sent; only a failed spawn has no pid.
+      if (child.pid === undefined) resolve({ code: null, signal: null, spawnError: error });
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+/** Ends QEMU for a reason: SIGTERM to its process group, SIGKILL after the grace time. */
+class QemuEnder {
+  reason: BootEndReason | null = null;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly interactive: boolean,
+    private readonly killGraceMs: number,
+  ) {}
+
+  signal(signal: NodeJS.Signals): void {
+    const { child } = this;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      if (this.interactive) child.kill(signal);
+      else process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  stop(reason: BootEndReason): void {
+    if (this.reason !== null) return;
+    this.reason = reason;
+    this.signal('SIGTERM');
+    this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.killGraceMs);
+  }
+
+  cancelKill(): void {
+    if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+  }
 }
 
 /** The RbmapError matching an outcome that did not end on its own, or null. */

@@ -79,6 +79,60 @@ export interface CheckRequest {
   log: (line: string) => void;
 }
 
+/** What checking one patch needs: the tree, its base's W=1 warnings, a build and a W=1 compile. */
+interface PatchChecker {
+  srcDir: string;
+  buildDir: string;
+  threeWay: boolean;
+  baseWarnings: string[];
+  build: () => Promise<void>;
+  w1: (files: string[]) => Promise<string[]>;
+}
+
+function patchChecker(request: CheckRequest, prepared: { srcDir: string; buildDir: string; fragments: string[] }, optionalFragments: string[]): Omit<PatchChecker, 'baseWarnings'> {
+  const { srcDir, buildDir, fragments } = prepared;
+  const { arch, cacheDir, log } = request;
+  return {
+    srcDir,
+    buildDir,
+    threeWay: request.kernelSrc !== undefined || request.kernelVersion !== undefined,
+    build: async () => {
+      await configureKernel({ srcDir, buildDir, arch, fragments, log, optionalFragments });
+      await buildKernel({ srcDir, buildDir, arch, cacheDir, log });
+    },
+    w1: async (files) => {
+      const objects = files.map((f) => f.replace(/\.c$/, '.o'));
+      if (objects.length === 0) return [];
+      // A W=1 compile that fails (after the normal build passed) stops the check with E_BUILD.
+      const r = await buildKernel({ srcDir, buildDir, arch, cacheDir, log, makeArgs: ['W=1', ...objects], logFile: join(buildDir, 'rbmap-w1.log') });
+      return warningsIn(r.diagnostics.join('\n'), files);
+    },
+  };
+}
+
+/** One patch onto the tree, filling its row; 'conflict' and 'build' say what stopped it. */
+async function checkPatch(checker: PatchChecker, patch: SeriesPatch, row: CheckRow): Promise<'ok' | 'conflict' | 'build'> {
+  const failure = await amPatches(checker.srcDir, [patch], checker.threeWay);
+  if (failure !== null) {
+    row.applies = 'FAIL';
+    row.detail = `conflicts in ${failure.conflictingFiles.join(', ') || '?'}\n${failure.output}`;
+    return 'conflict';
+  }
+  row.applies = 'ok';
+  row.checkpatch = await runCheckpatch(checker.srcDir, patch);
+  try {
+    await checker.build();
+    row.builds = 'ok';
+  } catch (e) {
+    row.builds = 'FAIL';
+    row.detail = e instanceof Error ? e.message : String(e);
+    return 'build';
+  }
+  const touched = builtSources(checker.srcDir, checker.buildDir, patch.files.filter((f) => f.endsWith('.c')));
+  row.newW1Warnings = newWarnings(checker.baseWarnings, await checker.w1(touched));
+  return 'ok';
+}
+
 /**
  * Applies the series one patch at a time onto the pristine base and, after each patch,
  * runs checkpatch --strict, builds (incrementally, in the same build folder `run` uses),
@@ -90,30 +144,11 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
   if (series === null) throw new RbmapError('E_PATCH_APPLY', 'no series to check', {});
   const base = prepared.tree.baseCommit;
   if (base === null) throw new RbmapError('E_SOURCE', 'check needs a git tree', {});
-  const { srcDir, buildDir, fragments } = prepared;
-  const threeWay = request.kernelSrc !== undefined || request.kernelVersion !== undefined;
-  const optionalFragments = series.configFragment !== null ? [series.configFragment] : [];
-  const cFiles = [...new Set(series.patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')))];
-
-  const build = async (): Promise<void> => {
-    await configureKernel({ srcDir, buildDir, arch: request.arch, fragments, log: request.log, optionalFragments });
-    await buildKernel({ srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log });
-  };
-  const w1 = async (files: string[]): Promise<string[]> => {
-    const objects = files.map((f) => f.replace(/\.c$/, '.o'));
-    if (objects.length === 0) return [];
-    // A W=1 compile that fails (after the normal build passed) stops the check with E_BUILD.
-    const r = await buildKernel({
-      srcDir, buildDir, arch: request.arch, cacheDir: request.cacheDir, log: request.log,
-      makeArgs: ['W=1', ...objects], logFile: join(buildDir, 'rbmap-w1.log'),
-    });
-    return warningsIn(r.diagnostics.join('\n'), files);
-  };
-
+  const partial = patchChecker(request, prepared, series.configFragment !== null ? [series.configFragment] : []);
+  const cFiles = [...new Set(series.patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c') && !f.startsWith('Documentation/')))];
   request.log('check: building the base');
-  await build();
-  const builtC = cFiles.filter((f) => !f.startsWith('Documentation/'));
-  const baseWarnings = await w1(builtSources(srcDir, buildDir, builtC));
+  await partial.build();
+  const checker: PatchChecker = { ...partial, baseWarnings: await partial.w1(builtSources(prepared.srcDir, prepared.buildDir, cFiles)) };
 
   const rows: CheckRow[] = [];
   let broken = false;
@@ -123,33 +158,18 @@ export async function checkSeries(request: CheckRequest): Promise<CheckRow[]> {
     rows.push(row);
     if (broken) continue;
     request.log(`check: ${patch.file}`);
-    const failure = await amPatches(srcDir, [patch], threeWay);
-    if (failure !== null) {
-      row.applies = 'FAIL';
-      row.detail = `conflicts in ${failure.conflictingFiles.join(', ') || '?'}\n${failure.output}`;
-      broken = true; // later patches build on this one: nothing further can be applied
-      continue;
-    }
-    row.applies = 'ok';
-    row.checkpatch = await runCheckpatch(srcDir, patch);
-    try {
-      await build();
-      row.builds = 'ok';
-    } catch (e) {
-      row.builds = 'FAIL';
-      row.detail = e instanceof Error ? e.message : String(e);
+    const stopped = await checkPatch(checker, patch, row);
+    // After a conflict nothing further can be applied: later patches build on this one.
+    if (stopped === 'conflict') broken = true;
+    if (stopped === 'build') {
       failedBuild = true;
       broken = !request.keepGoing;
-      continue;
     }
-    const touched = patch.files.filter((f) => f.endsWith('.c'));
-    const objectsNow = builtSources(srcDir, buildDir, touched);
-    row.newW1Warnings = newWarnings(baseWarnings, await w1(objectsNow));
   }
   if (!broken && !failedBuild) {
     // The tip is what `run` wants: remember it so run reuses this commit and build.
-    await git(srcDir, ['update-ref', seriesKeyRef(base, series), 'HEAD']);
-    await build();
+    await git(prepared.srcDir, ['update-ref', seriesKeyRef(base, series), 'HEAD']);
+    await checker.build();
   }
   await mkdir(request.reportDir, { recursive: true });
   await writeFile(join(request.reportDir, 'check.json'), `${JSON.stringify(rows, null, 2)}\n`);

@@ -1,20 +1,20 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatMatrix, runMatrix } from './matrix.js';
-import { benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles, type BenchRow } from './bench.js';
-import { compareCopyPaths, copyPathsChartSvg, formatCopyPaths, spreadCounts, type KernelSide } from './copyPaths.js';
+import { runBench, runCopyPathsBench } from './benchCommand.js';
 import { checkSeries, formatCheck, rowFailed } from './check.js';
 import { doctor } from './doctor.js';
-import { ExitCode, RbmapError, worstExitCode } from './errors.js';
+import { RbmapError } from './errors.js';
+import { finishRun, focusedRunRequest, runFolderOf, runRequest } from './guestRuns.js';
 import { createHackTree, exportHackTree } from './hack.js';
+import { formatMatrix, runMatrix } from './matrix.js';
 import {
   checkCommandOptions, isCommandName, parseCommandLine, pipelineOptions, positiveIntOption, type CommandName, type PipelineOptions,
 } from './options.js';
-import { formatReport, runArtifactPaths } from './report.js';
-import { cacheRoot, projectRoot, runsRoot } from './paths.js';
+import { ExitCode, exitCodeOf } from './outcome.js';
+import { log, printHuman, printJson } from './output.js';
+import { cacheRoot, projectRoot } from './paths.js';
 import { runRegress } from './regress.js';
-import { formatTimings, runPipeline, runShell, type GuestMode, type PipelineResult } from './run.js';
+import { runPipeline, runShell } from './run.js';
 import { variantNamed } from './variants.js';
 
 const usage = `rbmap — build a kernel with the ring-buffer mapping series, boot it in QEMU, prove it.
@@ -91,116 +91,6 @@ An option a command does not take is a usage error.
 exit codes: 0 pass, 1 test failure, 2 kernel crash, 3 timeout, 4 setup error, 64 usage error
 cache: ${cacheRoot()} (set RBMAP_CACHE to move it)`;
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** A run's report (stdout; stderr when stdout is for --json) and its timings line. */
-function printRunReport(result: PipelineResult, json: boolean): void {
-  (json ? process.stderr : process.stdout).write(`${formatReport(result.summary)}\n`);
-  log(formatTimings(result.timingsMs));
-}
-
-/** rbmap run and stress: the report, and with --json the one object on stdout; the exit code. */
-function finishRun(command: 'run' | 'stress', result: PipelineResult, json: boolean): number {
-  printRunReport(result, json);
-  const { verdict, exitCode, counts, reasons } = result.summary;
-  if (json) process.stdout.write(`${JSON.stringify({ command, verdict, exitCode, counts, reasons, runDir: result.runDir, timingsMs: result.timingsMs })}\n`);
-  return exitCode;
-}
-
-interface BenchBoot {
-  code: number;
-  rows: BenchRow[];
-  tap: string;
-}
-
-/** One boot that runs the benchmark's guest test alone with the full matrix; its rows. */
-async function benchBoot(options: PipelineOptions, seconds: number, rounds: number, out: string, cacheDir: string, copyPathsOnly: boolean): Promise<BenchBoot> {
-  // As tests/guest/throughput.test.ts measures: copy paths, 2 methods x 3 rates x 2 rings + 1, then 2 per extra round;
-  // else 6 methods x 3 rates x 2 rings, rbmap-cat on each ring, 4 methods waking at the first event, then 8 per extra round.
-  const measurements = copyPathsOnly ? 13 + 2 * (rounds - 1) : 42 + 8 * (rounds - 1);
-  const result = await runPipeline({
-    ...options,
-    out,
-    filter: '^bench:',
-    benchSeconds: seconds,
-    benchRounds: rounds,
-    benchCopyPathsOnly: copyPathsOnly,
-    testTimeoutS: Math.max(options.testTimeoutS, measurements * (seconds + 30) + 60),
-    timeoutS: Math.max(options.timeoutS, measurements * (seconds + 30) + 300),
-    cacheDir,
-    runsDir: runsRoot(),
-    guestMode: 'test',
-    log,
-  });
-  printRunReport(result, options.json);
-  const code = result.summary.exitCode;
-  const tap = runArtifactPaths(out).tap;
-  return { code, rows: benchRows(parseBenchResults(existsSync(tap) ? readFileSync(tap, 'utf8') : '')), tap };
-}
-
-function timestampedRunDir(kind: string): string {
-  return join(runsRoot(), `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-}
-
-/** The benchmark's table, bench.json and bench.svg (--no-patches: read() and splice() only). */
-async function runBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
-  const out = options.out ?? timestampedRunDir('bench');
-  log(`bench: ${seconds} s per measurement, the small-ring loss rows ${rounds} times${options.applySeries ? '' : ', read() and splice() only (no series, no mapping)'}; results in ${out}`);
-  const { code, rows, tap } = await benchBoot(options, seconds, rounds, out, cacheDir, !options.applySeries);
-  if (rows.length === 0) {
-    log(`bench: no measurements came back (see ${tap} and the console log next to it)`);
-    const exitCode = code === ExitCode.pass ? ExitCode.testFailure : code;
-    if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode, runDir: out, rows })}\n`);
-    return exitCode;
-  }
-  const files = writeBenchFiles(out, rows);
-  const spreads = lossSpreads(rows);
-  const spreadTable = spreads.length === 0 ? '' : `\n\nEvents lost over the rounds:\n${formatLossSpreads(spreads)}`;
-  (options.json ? process.stderr : process.stdout).write(`\n${formatBenchTable(rows)}${spreadTable}\n\nbench: ${files.json}, chart ${files.svg}\n`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', exitCode: code, runDir: out, rows, lossSpreads: spreads, files })}\n`);
-  return code;
-}
-
-/**
- * bench --copy-paths: read() and splice() on the kernel without the series and with it, one
- * boot of each per round, alternating, so that the machine's drift falls on both alike.
- */
-async function runCopyPathsBench(options: PipelineOptions, seconds: number, rounds: number, cacheDir: string): Promise<number> {
-  const out = options.out ?? timestampedRunDir('copy-paths');
-  log(`bench --copy-paths: ${rounds} rounds of one boot without the series and one with it, ${seconds} s per measurement; results in ${out}`);
-  const measured: { side: KernelSide; boot: number; row: BenchRow }[] = [];
-  const reasons: string[] = [];
-  let exitCode: number = ExitCode.pass;
-  for (let round = 1; round <= rounds; round++) {
-    for (const side of ['pristine', 'series'] as const) {
-      log(`bench --copy-paths: round ${round} of ${rounds}, ${side}`);
-      const dir = join(out, `${side}-${round}`);
-      const boot = await benchBoot({ ...options, applySeries: side === 'series' }, seconds, 1, dir, cacheDir, true);
-      if (boot.code !== ExitCode.pass || boot.rows.length === 0) {
-        reasons.push(`${side}, round ${round}: the benchmark boot ended with exit ${boot.code} and ${boot.rows.length} rows (see ${dir})`);
-        exitCode = worstExitCode([exitCode, boot.code === ExitCode.pass ? ExitCode.testFailure : boot.code]);
-      }
-      measured.push(...boot.rows.map((row) => ({ side, boot: round, row })));
-    }
-  }
-  const rows = compareCopyPaths(measured);
-  const counts = spreadCounts(rows);
-  const files = { json: join(out, 'copy-paths.json'), table: join(out, 'copy-paths.txt'), svg: join(out, 'copy-paths.svg') };
-  const table = formatCopyPaths(rows);
-  writeFileSync(files.table, `${table}\n`);
-  writeFileSync(files.svg, copyPathsChartSvg(rows));
-  writeFileSync(files.json, `${JSON.stringify({ exitCode, reasons, seconds, rounds, counts, rows, measured }, null, 2)}\n`);
-  const verdict = [
-    `bench --copy-paths: reader CPU per MB with the series: ${counts.within} rows within pristine's spread, ${counts.more} above it, ${counts.less} below it`,
-    ...reasons.map((r) => `bench --copy-paths: ${r}`),
-  ].join('\n');
-  (options.json ? process.stderr : process.stdout).write(`\n${table}\n\n${verdict}\nbench --copy-paths: ${files.json}, table ${files.table}, chart ${files.svg}\n`);
-  if (options.json) process.stdout.write(`${JSON.stringify({ command: 'bench', copyPaths: true, exitCode, reasons, counts, runDir: out, rows, files })}\n`);
-  return exitCode;
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals, tokens } = parseCommandLine(argv);
   const command = positionals[0];
@@ -216,24 +106,106 @@ async function main(argv: string[]): Promise<number> {
   const options = pipelineOptions(values);
   const given = new Set(tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : [])));
   try {
-    return await runCommand(command, options, values, given);
+    return await commands[command]({ options, values, given });
   } catch (error) {
     // With --json, stdout carries one object even when the command fails before its summary.
-    if (options.json && error instanceof RbmapError) {
+    if (error instanceof RbmapError) {
       const { code, message, hint } = error;
-      process.stdout.write(`${JSON.stringify({ command, exitCode: error.exitCode, error: { code, message, hint } })}\n`);
+      printJson(options.json, { command, exitCode: error.exitCode, error: { code, message, hint } });
     }
     throw error;
   }
 }
+
+interface CommandContext {
+  options: PipelineOptions;
+  values: ReturnType<typeof parseCommandLine>['values'];
+  /** The options given on the command line (not defaulted). */
+  given: ReadonlySet<string>;
+}
+
+async function runCommand({ options, values }: CommandContext): Promise<number> {
+  const mode = values['guest-mode'];
+  if (mode !== 'test' && mode !== 'hang' && mode !== 'crash') {
+    throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test, hang or crash`, { hint: 'rbmap --help' });
+  }
+  return finishRun('run', await runPipeline(runRequest(options, mode, runFolderOf(options, mode))), options.json);
+}
+
+/** The guest's seeded stress test alone, for as long as asked; its seed is printed. */
+async function stressCommand({ options, values }: CommandContext): Promise<number> {
+  const seconds = positiveIntOption('seconds', values.seconds ?? '60');
+  const stressSeed = options.stressSeed ?? Math.floor(Math.random() * 1_000_000_000);
+  log(`stress: ${seconds} s, seed ${stressSeed} (replay with --seed ${stressSeed})`);
+  const request = focusedRunRequest(options, runFolderOf(options, 'stress'), { filter: '^stress:', workS: seconds, slackS: { test: 120, run: 600, watchdog: 120 } });
+  return finishRun('stress', await runPipeline({ ...request, stressSeconds: seconds, stressSeed }), options.json);
+}
+
+async function benchCommand({ options, values }: CommandContext): Promise<number> {
+  const bench = { seconds: positiveIntOption('seconds', values.seconds ?? '5'), rounds: positiveIntOption('rounds', values.rounds ?? '3') };
+  if (!values['copy-paths']) return runBench(options, bench);
+  if (!options.applySeries) throw new RbmapError('E_USAGE', '--copy-paths and --no-patches exclude each other', { hint: '--copy-paths boots the kernel without the series and with it itself' });
+  return runCopyPathsBench(options, bench);
+}
+
+async function checkCommand({ options }: CommandContext): Promise<number> {
+  const rows = await checkSeries({
+    arch: options.arch,
+    variant: options.variant,
+    cacheDir: cacheRoot(),
+    ...(options.kernelSrc !== undefined ? { kernelSrc: options.kernelSrc } : {}),
+    ...(options.kernelVersion !== undefined ? { kernelVersion: options.kernelVersion } : {}),
+    extraFragments: options.extraFragments,
+    keepGoing: options.keepGoing,
+    reportDir: join(projectRoot, '.rbmap', 'check'),
+    log,
+  });
+  const exitCode = exitCodeOf(rows.some(rowFailed) ? 'test-failure' : 'pass');
+  printHuman(options.json, formatCheck(rows));
+  printJson(options.json, { command: 'check', exitCode, rows });
+  return exitCode;
+}
+
+async function matrixCommand({ options, values }: CommandContext): Promise<number> {
+  const outDir = runFolderOf(options, 'matrix');
+  const { out: _out, json: _json, kernelVersion: _version, kernelSrc: _src, ...rest } = options;
+  const { rows, exitCode, files } = await runMatrix({ ...rest, versions: values.versions, outDir, cacheDir: cacheRoot(), guestMode: 'test', log });
+  printHuman(options.json, `\n${formatMatrix(rows)}\n\nmatrix: exit ${exitCode}; ${files.json}, JUnit ${files.junit}`);
+  printJson(options.json, { command: 'matrix', exitCode, outDir, rows, files });
+  return exitCode;
+}
+
+const hackDirOf = (values: CommandContext['values']): string => values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
+
+const commands: Readonly<Record<CommandName, (context: CommandContext) => Promise<number>>> = {
+  doctor: async ({ options, values }) => {
+    await doctor(options.arch, { install: values.install, log });
+    return ExitCode.pass;
+  },
+  run: runCommand,
+  stress: stressCommand,
+  bench: benchCommand,
+  shell: ({ options }) => runShell(runRequest(options, 'shell', runFolderOf(options, 'shell'))),
+  check: checkCommand,
+  matrix: matrixCommand,
+  regress: regressCommand,
+  hack: async ({ values }) => {
+    await createHackTree({ cacheDir: cacheRoot(), dir: hackDirOf(values), force: values.force, log });
+    return ExitCode.pass;
+  },
+  export: async ({ values }) => {
+    await exportHackTree({ dir: hackDirOf(values), base: values.base, log });
+    return ExitCode.pass;
+  },
+};
 
 /**
  * rbmap regress. Its own defaults where the user gave none: the selftests variant, one
  * vCPU (under TCG with two, ftrace's live code patching hangs pristine 6.1 too), and
  * limits that fit ftracetest's longest cases.
  */
-async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<string>, cacheDir: string): Promise<number> {
-  const outDir = options.out ?? timestampedRunDir('regress');
+async function regressCommand({ options, given }: CommandContext): Promise<number> {
+  const outDir = runFolderOf(options, 'regress');
   const result = await runRegress({
     ...options,
     variant: given.has('variant') ? options.variant : variantNamed('selftests'),
@@ -241,8 +213,7 @@ async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<st
     timeoutS: given.has('timeout') ? options.timeoutS : 2400,
     watchdogS: given.has('watchdog') ? options.watchdogS : 600,
     outDir,
-    cacheDir,
-    runsDir: runsRoot(),
+    cacheDir: cacheRoot(),
     log,
   });
   const [pristine, series] = result.sides;
@@ -252,96 +223,10 @@ async function runRegressCommand(options: PipelineOptions, given: ReadonlySet<st
   });
   const text = `${result.table}\n${consoleLines.join('\n')}\n`;
   const verdict = result.reasons.length === 0 ? 'regress: pass' : `regress: exit ${result.exitCode}\n${result.reasons.map((r) => `  - ${r}`).join('\n')}`;
-  (options.json ? process.stderr : process.stdout).write(`\n${text}\n${verdict}\nregress: ${result.files.json}, table ${result.files.table}\n`);
-  if (options.json) {
-    const counts = { pristine: pristine?.counts, series: series?.counts };
-    process.stdout.write(`${JSON.stringify({ command: 'regress', exitCode: result.exitCode, reasons: result.reasons, outDir, counts, files: result.files })}\n`);
-  }
+  printHuman(options.json, `\n${text}\n${verdict}\nregress: ${result.files.json}, table ${result.files.table}`);
+  const counts = { pristine: pristine?.counts, series: series?.counts };
+  printJson(options.json, { command: 'regress', exitCode: result.exitCode, reasons: result.reasons, outDir, counts, files: result.files });
   return result.exitCode;
-}
-
-async function runCommand(
-  command: CommandName,
-  options: PipelineOptions,
-  values: ReturnType<typeof parseCommandLine>['values'],
-  given: ReadonlySet<string>,
-): Promise<number> {
-  const cacheDir = cacheRoot();
-  const hackDir = values.dir ?? values.tree ?? join(projectRoot, '.rbmap', 'linux');
-  switch (command) {
-    case 'doctor':
-      await doctor(options.arch, { install: values.install, log });
-      return ExitCode.pass;
-    case 'run': {
-      const mode = values['guest-mode'];
-      if (mode !== 'test' && mode !== 'hang' && mode !== 'crash') {
-        throw new RbmapError('E_USAGE', `--guest-mode ${mode}: expected test, hang or crash`, { hint: 'rbmap --help' });
-      }
-      return finishRun('run', await runPipeline({ ...options, cacheDir, runsDir: runsRoot(), guestMode: mode as GuestMode, log }), options.json);
-    }
-    case 'stress': {
-      // The guest's seeded stress test alone, for as long as asked; its seed is printed.
-      const seconds = positiveIntOption('seconds', values.seconds ?? '60');
-      const stressSeed = options.stressSeed ?? Math.floor(Math.random() * 1_000_000_000);
-      log(`stress: ${seconds} s, seed ${stressSeed} (replay with --seed ${stressSeed})`);
-      const result = await runPipeline({
-        ...options,
-        filter: '^stress:',
-        stressSeconds: seconds,
-        stressSeed,
-        testTimeoutS: Math.max(options.testTimeoutS, seconds + 120),
-        timeoutS: Math.max(options.timeoutS, seconds + 600),
-        watchdogS: Math.max(options.watchdogS, seconds + 120),
-        cacheDir,
-        runsDir: runsRoot(),
-        guestMode: 'test',
-        log,
-      });
-      return finishRun('stress', result, false);
-    }
-    case 'bench': {
-      const seconds = positiveIntOption('seconds', values.seconds ?? '5');
-      const rounds = positiveIntOption('rounds', values.rounds ?? '3');
-      if (!values['copy-paths']) return runBench(options, seconds, rounds, cacheDir);
-      if (!options.applySeries) throw new RbmapError('E_USAGE', '--copy-paths and --no-patches exclude each other', { hint: '--copy-paths boots the kernel without the series and with it itself' });
-      return runCopyPathsBench(options, seconds, rounds, cacheDir);
-    }
-    case 'shell':
-      return runShell({ ...options, cacheDir, runsDir: runsRoot(), guestMode: 'shell', log });
-    case 'check': {
-      const rows = await checkSeries({
-        arch: options.arch,
-        variant: options.variant,
-        cacheDir,
-        ...(options.kernelSrc !== undefined ? { kernelSrc: options.kernelSrc } : {}),
-        ...(options.kernelVersion !== undefined ? { kernelVersion: options.kernelVersion } : {}),
-        extraFragments: options.extraFragments,
-        keepGoing: options.keepGoing,
-        reportDir: join(projectRoot, '.rbmap', 'check'),
-        log,
-      });
-      const exitCode = rows.some(rowFailed) ? ExitCode.testFailure : ExitCode.pass;
-      (options.json ? process.stderr : process.stdout).write(`${formatCheck(rows)}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify({ command: 'check', exitCode, rows })}\n`);
-      return exitCode;
-    }
-    case 'matrix': {
-      const outDir = options.out ?? join(runsRoot(), `matrix-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const { out: _out, json: _json, kernelVersion: _version, kernelSrc: _src, ...rest } = options;
-      const { rows, exitCode, files } = await runMatrix({ ...rest, versions: values.versions, outDir, cacheDir, runsDir: runsRoot(), guestMode: 'test', log });
-      (options.json ? process.stderr : process.stdout).write(`\n${formatMatrix(rows)}\n\nmatrix: exit ${exitCode}; ${files.json}, JUnit ${files.junit}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify({ command: 'matrix', exitCode, outDir, rows, files })}\n`);
-      return exitCode;
-    }
-    case 'regress':
-      return runRegressCommand(options, given, cacheDir);
-    case 'hack':
-      await createHackTree({ cacheDir, dir: hackDir, force: values.force, log });
-      return ExitCode.pass;
-    case 'export':
-      await exportHackTree({ dir: hackDir, base: values.base, log });
-      return ExitCode.pass;
-  }
 }
 
 main(process.argv.slice(2)).then(

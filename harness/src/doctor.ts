@@ -3,7 +3,7 @@ import type { ArchRecord } from '../../vm/arch.js';
 import { RbmapError } from './errors.js';
 import { nodeHeadersDir } from './addon.js';
 import { runWithProgress, tryRun } from './proc.js';
-import { hostDebianArch } from '../../vm/index.js';
+import { isHostArch } from '../../vm/index.js';
 
 /** A host requirement: a Debian package, and a file that proves it is usable. */
 export interface HostRequirement {
@@ -126,7 +126,7 @@ async function foreignArchitectures(): Promise<string[]> {
  * host (its hostPackages). Says whether it updated the package lists.
  */
 async function checkForeignArchitecture(arch: ArchRecord, options: { install: boolean; log: (line: string) => void }): Promise<boolean> {
-  if (arch.debianArch === hostDebianArch() || (await foreignArchitectures()).includes(arch.debianArch)) return false;
+  if (isHostArch(arch) || (await foreignArchitectures()).includes(arch.debianArch)) return false;
   const fix = `dpkg --add-architecture ${arch.debianArch} && apt-get update`;
   if (!options.install || process.getuid?.() !== 0) {
     options.log(`doctor: MISSING ${arch.debianArch} package lists (the guest's busybox and Node.js)`);

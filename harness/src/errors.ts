@@ -1,25 +1,4 @@
-/**
- * Exit codes of the rbmap CLI. Stable: CI scripts branch on them.
- */
-export const ExitCode = {
-  pass: 0,
-  testFailure: 1,
-  kernelCrash: 2,
-  timeout: 3,
-  setupError: 4,
-  usage: 64,
-} as const;
-export type ExitCodeName = keyof typeof ExitCode;
-
-/** The exit codes from best to worst: a crashed kernel is the worst an outcome can be. */
-const severity: readonly number[] = [ExitCode.pass, ExitCode.testFailure, ExitCode.setupError, ExitCode.timeout, ExitCode.kernelCrash];
-
-/** The worst of some outcomes' exit codes (pass for none). */
-export function worstExitCode(codes: Iterable<number>): number {
-  let worst: number = ExitCode.pass;
-  for (const code of codes) if (severity.indexOf(code) > severity.indexOf(worst)) worst = code;
-  return worst;
-}
+import { ExitCode, exitCodeOf, type Outcome } from './outcome.js';
 
 /** Stable error codes; each maps to one exit code. */
 export type RbmapErrorCode =
@@ -36,19 +15,19 @@ export type RbmapErrorCode =
   | 'E_WATCHDOG'
   | 'E_RESULTS';
 
-const exitFor: Record<RbmapErrorCode, number> = {
-  E_USAGE: ExitCode.usage,
-  E_HOST_DEPS: ExitCode.setupError,
-  E_SOURCE: ExitCode.setupError,
-  E_PATCH_APPLY: ExitCode.setupError,
-  E_CONFIG_MISSING: ExitCode.setupError,
-  E_BUILD: ExitCode.setupError,
-  E_ROOTFS: ExitCode.setupError,
-  E_QEMU: ExitCode.setupError,
-  E_BOOT_TIMEOUT: ExitCode.timeout,
-  E_RUN_TIMEOUT: ExitCode.timeout,
-  E_WATCHDOG: ExitCode.timeout,
-  E_RESULTS: ExitCode.testFailure,
+/** What each error comes to; a usage error comes before any outcome. */
+const outcomeFor: Record<Exclude<RbmapErrorCode, 'E_USAGE'>, Outcome> = {
+  E_HOST_DEPS: 'setup-error',
+  E_SOURCE: 'setup-error',
+  E_PATCH_APPLY: 'setup-error',
+  E_CONFIG_MISSING: 'setup-error',
+  E_BUILD: 'setup-error',
+  E_ROOTFS: 'setup-error',
+  E_QEMU: 'setup-error',
+  E_BOOT_TIMEOUT: 'timeout',
+  E_RUN_TIMEOUT: 'timeout',
+  E_WATCHDOG: 'timeout',
+  E_RESULTS: 'test-failure',
 };
 
 /**
@@ -66,7 +45,13 @@ export class RbmapError extends Error {
     this.hint = options.hint;
   }
 
+  /** The outcome this error comes to; null for a usage error (nothing ran). */
+  get outcome(): Outcome | null {
+    return this.code === 'E_USAGE' ? null : outcomeFor[this.code];
+  }
+
   get exitCode(): number {
-    return exitFor[this.code];
+    const outcome = this.outcome;
+    return outcome === null ? ExitCode.usage : exitCodeOf(outcome);
   }
 }

@@ -1,4 +1,4 @@
-import type { TestResult } from './tap.js';
+import type { TestResult } from './tapTree.js';
 
 /**
  * Text safe for XML 1.0 content and attribute values: markup characters escaped,

@@ -1,4 +1,4 @@
-import { buildTapTree, flattenTree, nestedPlanProblems, planProblems, type ParsedResults, type TestResult } from './tap.js';
+import { buildTapTree, flattenTree, nestedPlanProblems, planProblems, type ParsedResults, type TestResult } from './tapTree.js';
 
 /**
  * Parses KUnit results as the guest collects them: the kernel log from the first

@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { constants, accessSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { ArchRecord } from '../../vm/arch.js';
-import { hostDebianArch } from '../../vm/index.js';
+import { hostDebianArch, isHostArch } from '../../vm/index.js';
 import { runQemu } from './boot.js';
-import { guestCommandLineWords, probeOkMarker } from './contract.js';
+import { guestCommandLineWords, probeOkMarker } from '../../guest/contract.js';
 import { RbmapError } from './errors.js';
+import { run } from './proc.js';
 import { buildQemuArgs, type Accel } from './qemu.js';
 
 export type AccelMode = 'auto' | 'kvm' | 'tcg';
@@ -45,8 +44,6 @@ interface ProbeVerdict {
 
 type ProbeCache = Record<string, ProbeVerdict>;
 
-const execFileAsync = promisify(execFile);
-
 function kvmDeviceUsable(device: string): boolean {
   try {
     accessSync(device, constants.R_OK | constants.W_OK);
@@ -57,15 +54,8 @@ function kvmDeviceUsable(device: string): boolean {
 }
 
 async function qemuVersion(binary: string): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 10_000 });
-    return stdout.split('\n')[0]?.trim() ?? 'unknown';
-  } catch (cause) {
-    throw new RbmapError('E_HOST_DEPS', `could not run ${binary} --version: ${(cause as Error).message}`, {
-      hint: 'install QEMU for this architecture (rbmap doctor --install)',
-      cause,
-    });
-  }
+  const { stdout } = await run(binary, ['--version'], { timeout: 10_000, errorCode: 'E_HOST_DEPS', hint: 'install QEMU for this architecture (rbmap doctor --install)' });
+  return stdout.split('\n')[0]?.trim() ?? 'unknown';
 }
 
 function readCache(path: string): ProbeCache {
@@ -97,7 +87,7 @@ export async function chooseAccel(options: ChooseAccelOptions): Promise<AccelCho
   }
 
   // KVM runs a guest of the host's own architecture only.
-  if (options.arch.debianArch !== hostDebianArch()) {
+  if (!isHostArch(options.arch)) {
     return { accel: 'tcg', why: `the ${options.arch.name} guest does not match the ${hostDebianArch()} host`, cached: false };
   }
   if (!kvmDeviceUsable(device)) return { accel: 'tcg', why: `${device} is not usable`, cached: false };

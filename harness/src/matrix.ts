@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { buildEnv } from './build.js';
 import { checkSeries, rowFailed, type CheckRow } from './check.js';
 import { parseMadison } from './debianArchive.js';
-import { ExitCode, RbmapError, worstExitCode } from './errors.js';
+import { RbmapError } from './errors.js';
+import { exitCodeOf, worst, type Outcome } from './outcome.js';
 import { toJUnitXml } from './junit.js';
 import { tryRun } from './proc.js';
 import { formatReport, type RunSummary } from './report.js';
 import { runPipeline, seriesKunitSuites, type RunRequest } from './run.js';
-import type { TestResult } from './tap.js';
+import type { TestResult } from './tapTree.js';
 
 export const matrixPackage = 'linux-source-6.1';
 
@@ -39,6 +40,7 @@ export interface MatrixRow {
   consoleFindings: number | null;
   /** ccache over this version's builds: direct and preprocessed hits, misses. */
   ccache: { hits: number; misses: number } | null;
+  outcome: Outcome;
   exitCode: number;
   /** The first reason this row did not pass ('' when it did). */
   detail: string;
@@ -63,7 +65,7 @@ export function selectVersions(spec: string, available: readonly string[]): stri
 }
 
 export function matrixExitCode(rows: readonly MatrixRow[]): number {
-  return worstExitCode(rows.map((row) => row.exitCode));
+  return exitCodeOf(worst(rows.map((row) => row.outcome)));
 }
 
 /** The check columns of a row from check's per-patch rows. */
@@ -152,7 +154,7 @@ export function matrixJUnit(rows: readonly MatrixRow[], runResults: ReadonlyMap<
   return toJUnitXml(results, { name: 'rbmap matrix' });
 }
 
-export interface MatrixRequest extends Omit<RunRequest, 'kernelVersion' | 'kernelSrc' | 'out' | 'json'> {
+export interface MatrixRequest extends Omit<RunRequest, 'kernelVersion' | 'kernelSrc' | 'out'> {
   versions: string;
   outDir: string;
 }
@@ -168,31 +170,30 @@ async function matrixVersion(request: MatrixRequest, version: string): Promise<{
   const dir = join(request.outDir, version);
   const row: MatrixRow = {
     version, applies: '-', checkpatch: null, builds: '-', newW1Warnings: null, guest: null, kunit: null, consoleFindings: null,
-    ccache: null, exitCode: ExitCode.pass, detail: '', timeMs: 0, runDir: null,
+    ccache: null, outcome: 'pass', exitCode: 0, detail: '', timeMs: 0, runDir: null,
   };
   const before = await ccacheStats(request.cacheDir);
   let results: TestResult[] | undefined;
   try {
     const checkRows = await checkSeries({ ...request, kernelVersion: version, reportDir: dir });
     Object.assign(row, checkColumns(checkRows));
-    if (row.applies === 'FAIL') row.exitCode = ExitCode.setupError;
-    else if (row.builds === 'FAIL') row.exitCode = ExitCode.setupError;
+    if (row.applies === 'FAIL' || row.builds === 'FAIL') row.outcome = 'setup-error';
     else {
-      if (checkRows.some(rowFailed)) row.exitCode = ExitCode.testFailure;
+      if (checkRows.some(rowFailed)) row.outcome = 'test-failure';
       row.runDir = join(dir, 'run');
       const { summary } = await runPipeline({ ...request, kernelVersion: version, out: row.runDir });
       request.log(formatReport(summary));
       Object.assign(row, runColumns(summary));
       results = summary.results;
-      const runExit = summary.exitCode;
-      if (runExit !== ExitCode.pass && row.detail === '') row.detail = summary.reasons[0] ?? `run exited ${runExit}`;
-      row.exitCode = worstExitCode([row.exitCode, runExit]);
+      if (summary.verdict !== 'pass' && row.detail === '') row.detail = summary.reasons[0] ?? `run: ${summary.verdict}`;
+      row.outcome = worst([row.outcome, summary.verdict]);
     }
   } catch (error) {
     if (!(error instanceof RbmapError)) throw error;
-    row.exitCode = error.exitCode;
+    row.outcome = error.outcome ?? 'setup-error';
     row.detail = `[${error.code}] ${error.message}`;
   }
+  row.exitCode = exitCodeOf(row.outcome);
   const after = await ccacheStats(request.cacheDir);
   if (before !== null && after !== null) row.ccache = { hits: after.hits - before.hits, misses: after.misses - before.misses };
   row.timeMs = Date.now() - started;

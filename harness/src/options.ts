@@ -1,44 +1,16 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { architectures, type ArchRecord } from '../../vm/index.js';
+import { architectures } from '../../vm/index.js';
 import { sourcePackageOf } from './debianArchive.js';
 import { RbmapError } from './errors.js';
 import { minGuestMemMb } from './qemu.js';
-import { variantNamed, type VariantRecord } from './variants.js';
+import type { RunRequest } from './run.js';
+import { variantNamed } from './variants.js';
 
-export type KvmMode = 'auto' | 'kvm' | 'tcg';
-
-/** Options shared by the commands that build and boot (run, shell, check). */
-export interface PipelineOptions {
-  arch: ArchRecord;
-  variant: VariantRecord;
-  kernelSrc?: string;
-  /** Debian's linux-source-6.1 of this version, fetched from the archive. */
-  kernelVersion?: string;
-  applySeries: boolean;
-  rootfs?: string;
-  extraFragments: string[];
-  smp: number;
-  memMb: number;
-  timeoutS: number;
-  bootTimeoutS: number;
-  watchdogS: number;
-  testTimeoutS: number;
-  filter?: string;
-  keepGoing: boolean;
-  /** How long the seeded stress test runs in the guest. */
-  stressSeconds: number;
-  /** Its seed; drawn at random (and printed) when absent. */
-  stressSeed?: number;
-  /** The reader benchmark's full matrix (rbmap bench), seconds per measurement; absent: the short run. */
-  benchSeconds?: number;
-  /** Its small-ring loss rows, measured this many times each (interleaved). */
-  benchRounds?: number;
-  /** The benchmark's read() and splice() rows only (a kernel without the series). */
-  benchCopyPathsOnly?: boolean;
-  kvm: KvmMode;
+/** What the argv gives the commands that build and boot: a run's request but for what the command decides itself. */
+export interface PipelineOptions extends Omit<RunRequest, 'out' | 'cacheDir' | 'guestMode' | 'log'> {
+  /** --out: the run folder; absent: a new one under the runs root. */
   out?: string;
-  verbose: boolean;
   /** The summary as one JSON object on stdout; the human report goes to stderr. */
   json: boolean;
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guestPaths } from '../../guest/contract.js';
 
 /** The project checkout (two levels above dist/harness/src or harness/src). */
 export const projectRoot: string = (() => {
@@ -33,14 +34,17 @@ export const projectPaths = {
   patches: join(projectRoot, 'kernel-patches'),
   seriesFile: join(projectRoot, 'kernel-patches', 'series'),
   configFragments: join(projectRoot, 'config'),
-  rootfsInit: join(projectRoot, 'rootfs', 'init'),
-  addonSource: join(projectRoot, 'reader', 'addon', 'rbmap_sys.c'),
-  benchSource: join(projectRoot, 'rootfs', 'bench', 'rbmap_bench.c'),
+  guestInit: join(projectRoot, 'guest', 'init'),
+  /** The guest addon, rbmap_sys.node: every .c file of this folder (its .h files included by them). */
+  addonDir: join(projectRoot, 'reader', 'addon'),
+  /** The benchmark's native reader and writer, rbmap-bench: every .c file of this folder, likewise. */
+  benchDir: join(projectRoot, 'rootfs', 'bench'),
   rfcClientSource: join(projectRoot, 'rootfs', 'rfc-client', 'rbmap_rfc_client.c'),
-  /** What the guest gets of the compiled TypeScript: the reader library and the guest tests. */
+  /** What the guest gets of the compiled TypeScript: the reader library, the guest package and the guest tests. */
   guestTrees: [
-    { compiled: join(distRoot, 'reader'), sources: join(projectRoot, 'reader'), target: '/opt/rbmap/reader' },
-    { compiled: join(distRoot, 'tests', 'guest'), sources: join(projectRoot, 'tests', 'guest'), target: '/opt/rbmap/tests/guest' },
+    { compiled: join(distRoot, 'reader'), sources: join(projectRoot, 'reader'), target: guestPaths.reader },
+    { compiled: join(distRoot, 'guest'), sources: join(projectRoot, 'guest'), target: guestPaths.guest },
+    { compiled: join(distRoot, 'tests', 'guest'), sources: join(projectRoot, 'tests', 'guest'), target: guestPaths.tests },
   ],
   projectRootDir: projectRoot,
 } as const;

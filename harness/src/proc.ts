@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { execa, type ExecaError, type Options } from 'execa';
 import { RbmapError, type RbmapErrorCode } from './errors.js';
 import { ProgressLine, type ProgressOptions } from './progress.js';
@@ -40,13 +41,37 @@ export async function run(
 export async function tryRun(file: string, args: readonly string[], options: Options = {}): Promise<CommandResult> {
   try {
     const result = await execa(file, args, { reject: false, ...options });
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
     return {
       stdout: typeof result.stdout === 'string' ? result.stdout : '',
-      stderr: typeof result.stderr === 'string' ? result.stderr : '',
+      // No exit code: it never ran (ENOENT, EACCES) or was killed; execa's message says which.
+      stderr: result.exitCode === undefined && stderr === '' ? (result.shortMessage ?? '') : stderr,
       exitCode: result.exitCode ?? 127,
     };
   } catch (cause) {
     return { stdout: '', stderr: (cause as Error).message, exitCode: 127 };
+  }
+}
+
+/** Runs a command with `input` on its stdin and its stdout streamed into `outputFile`; a failure is an RbmapError. */
+export async function runToFile(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; input: string; outputFile: string; errorCode: RbmapErrorCode; hint: string },
+): Promise<void> {
+  const { errorCode, hint } = options;
+  const child = execa(file, args, { cwd: options.cwd, input: options.input, buffer: false, stderr: 'pipe', reject: false });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const command = [file, ...args].join(' ');
+  try {
+    if (child.stdout === null) throw new Error('no stdout');
+    const [, result] = await Promise.all([pipeline(child.stdout, createWriteStream(options.outputFile)), child]);
+    if (result.failed) throw new Error(`exit code ${String(result.exitCode ?? result.signal)}`);
+  } catch (cause) {
+    throw new RbmapError(errorCode, `${command} into ${options.outputFile} failed: ${stderr.trim() || (cause as Error).message}`, { hint, cause });
   }
 }
 

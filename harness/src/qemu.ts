@@ -1,5 +1,5 @@
 import type { ArchRecord } from '../../vm/arch.js';
-import { resultPorts } from './contract.js';
+import { resultPorts } from '../../guest/contract.js';
 import { RbmapError } from './errors.js';
 
 /** Files on the host that receive what the guest writes to each results port. */

@@ -10,8 +10,9 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
 import { scanConsoleFile, type ConsoleFinding } from './consoleScan.js';
-import { guestCommandLineWords, parseStatusLine } from './contract.js';
-import { ExitCode, RbmapError } from './errors.js';
+import { guestCommandLineWords, parseStatusLine } from '../../guest/contract.js';
+import { RbmapError } from './errors.js';
+import { exitCodeOf, worst } from './outcome.js';
 import { compareRuns, countResults, formatComparison, parseFtracetest, passes, type ComparedCase, type FtraceRun, type RerunVerdict, type ResultCounts } from './ftracetest.js';
 import { chooseAccel } from './kvm.js';
 import type { PipelineOptions } from './options.js';
@@ -21,9 +22,8 @@ import { prepareGuest } from './run.js';
 
 export type RegressSideName = 'pristine' | 'series';
 
-export interface RegressRequest extends PipelineOptions {
+export interface RegressRequest extends Omit<PipelineOptions, 'out'> {
   cacheDir: string;
-  runsDir: string;
   outDir: string;
   log: (line: string) => void;
 }
@@ -164,11 +164,12 @@ export function regressVerdict(rows: readonly ComparedCase[], pristine: RegressS
     if (s.outcome.reason === 'exited' && (!s.run.finished || s.status === null)) reasons.push(`${s.side}: ftracetest's results are incomplete (no closing counts or no exit status)`);
     if (s.run.cases.length === 0) reasons.push(`${s.side}: no ftracetest case ran`);
   }
-  let exitCode: number = ExitCode.pass;
-  if (newFindings.length > 0) exitCode = ExitCode.kernelCrash;
-  else if (timedOut.length > 0) exitCode = ExitCode.timeout;
-  else if (reasons.length > 0) exitCode = ExitCode.testFailure;
-  return { exitCode, reasons };
+  const outcome = worst([
+    ...(newFindings.length > 0 ? ['kernel-crash' as const] : []),
+    ...(timedOut.length > 0 ? ['timeout' as const] : []),
+    ...(reasons.length > 0 ? ['test-failure' as const] : []),
+  ]);
+  return { exitCode: exitCodeOf(outcome), reasons };
 }
 
 /** How many times a case that did worse with the series is run again on each kernel. */

@@ -1,39 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BootEndReason, BootOutcome } from './boot.js';
 import type { ConsoleFinding } from './consoleScan.js';
-import { lastAnnouncedSuite, parseStatusLine } from './contract.js';
-import { ExitCode } from './errors.js';
+import { lastAnnouncedSuite, parseStatusLine } from '../../guest/contract.js';
 import { toJUnitXml } from './junit.js';
-import type { ParsedResults, TestResult } from './tap.js';
-
-export type Verdict = 'pass' | 'test-failure' | 'kernel-crash' | 'timeout' | 'qemu-error';
-
-/** Where a run's files are; the console log, TAP, KTAP and status files are written by others. */
-export interface RunArtifacts {
-  runDir: string;
-  consoleLog: string;
-  tap: string;
-  ktap: string;
-  status: string;
-  summary: string;
-  junit: string;
-}
-
-export function runArtifactPaths(runDir: string): RunArtifacts {
-  return {
-    runDir,
-    consoleLog: join(runDir, 'console.log'),
-    tap: join(runDir, 'guest.tap'),
-    ktap: join(runDir, 'kunit.ktap'),
-    status: join(runDir, 'status'),
-    summary: join(runDir, 'summary.json'),
-    junit: join(runDir, 'results.xml'),
-  };
-}
+import { exitCodeOf, worst, type Outcome } from './outcome.js';
+import type { ParsedResults, TestResult } from './tapTree.js';
+import type { RunArtifacts } from './runFolder.js';
 
 export interface RunSummary {
-  verdict: Verdict;
+  verdict: Outcome;
   exitCode: number;
   /** Why the verdict is what it is, most important first. */
   reasons: string[];
@@ -72,68 +47,92 @@ function harnessCheck(name: string, diagnostic: string): TestResult {
   return { name: `${harnessSuite} > ${name}`, status: 'fail', suite: harnessSuite, diagnostic };
 }
 
+/** One reason a run did not pass: what it comes to, and the failing check that shows it (if any). */
+interface Shortfall {
+  outcome: Outcome;
+  reason: string;
+  check?: TestResult;
+}
+
+function consoleShortfalls(findings: readonly ConsoleFinding[]): Shortfall[] {
+  if (findings.length === 0) return [];
+  const kinds = [...new Set(findings.map((finding) => finding.kind))].join(', ');
+  return [
+    { outcome: 'kernel-crash', reason: `kernel trouble on the console: ${kinds} (first at line ${findings[0]?.line})` },
+    ...findings.map((finding): Shortfall => ({
+      outcome: 'kernel-crash',
+      reason: '',
+      check: harnessCheck(`kernel console > ${finding.kind} (line ${finding.line})`, finding.excerpt),
+    })),
+  ];
+}
+
+function bootShortfalls(boot: BootOutcome): Shortfall[] {
+  if (boot.reason === 'boot-timeout' || boot.reason === 'run-timeout' || boot.reason === 'watchdog') {
+    return [{
+      outcome: 'timeout',
+      reason: `guest stopped by the ${boot.reason} after ${(boot.durationMs / 1000).toFixed(1)} s`,
+      check: harnessCheck(boot.reason, `QEMU was stopped: ${boot.reason} after ${boot.durationMs} ms`),
+    }];
+  }
+  if (boot.reason !== 'qemu-error') return [];
+  const said = boot.stderr.trim().split('\n')[0] ?? '';
+  const exit = `exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)}`;
+  return [{
+    outcome: 'setup-error',
+    reason: `QEMU failed (${exit})${said === '' ? '' : `: ${said}`}; check the QEMU binary and its arguments (rbmap doctor)`,
+    check: harnessCheck('qemu', boot.stderr.trim() || `QEMU ${exit}`),
+  }];
+}
+
+function statusShortfalls(guestExitCode: number | null, failedTests: number, tapText: string): Shortfall[] {
+  if (guestExitCode === null) {
+    const running = lastAnnouncedSuite(tapText);
+    return [{
+      outcome: 'test-failure',
+      reason: `no rbmap-exit line on the status channel: the guest run did not finish${running !== null ? ` (it was running ${running})` : ''}`,
+      check: harnessCheck('status', 'the status channel has no rbmap-exit line (guest crashed, hung or was stopped)'),
+    }];
+  }
+  if (guestExitCode === 0) return [];
+  return [{
+    outcome: 'test-failure',
+    reason: `the guest test runner exited with ${guestExitCode}`,
+    ...(failedTests === 0 ? { check: harnessCheck('status', `rbmap-exit ${guestExitCode} while no test failed`) } : {}),
+  }];
+}
+
+function resultShortfalls(problems: readonly string[], testResults: readonly TestResult[]): Shortfall[] {
+  const shortfalls = problems.map((problem): Shortfall => ({ outcome: 'test-failure', reason: '', check: harnessCheck('results', problem) }));
+  if (problems.length > 0) shortfalls.push({ outcome: 'test-failure', reason: `${problems.length} problem(s) with the result streams` });
+  if (testResults.length === 0) shortfalls.push({ outcome: 'test-failure', reason: 'no test results at all', check: harnessCheck('results', 'zero tests ran') });
+  return shortfalls;
+}
+
 /**
- * Combines everything a run produced into one verdict. Precedence: kernel crash >
- * timeout > QEMU failure > test failure > pass. Every reason for not passing also
- * appears as a failing result of suite `rbmap`, so counts and JUnit show it.
+ * Combines everything a run produced into one verdict, the worst outcome found: kernel
+ * crash > timeout > setup error (QEMU failed) > test failure > pass. Every reason for not
+ * passing also appears as a failing result of suite `rbmap`, so counts and JUnit show it.
  */
 export function buildSummary(inputs: SummaryInputs): RunSummary {
   const { boot, findings } = inputs;
   const guestExitCode = parseStatusLine(inputs.statusText);
   const problems = [...inputs.guestTap.problems.map((p) => `guest TAP: ${p}`), ...inputs.kunit.problems.map((p) => `KUnit: ${p}`)];
   const testResults = [...inputs.guestTap.results, ...inputs.kunit.results];
-  const checks: TestResult[] = [];
-  const reasons: string[] = [];
-
-  for (const finding of findings) {
-    checks.push(harnessCheck(`kernel console > ${finding.kind} (line ${finding.line})`, finding.excerpt));
-  }
-  if (findings.length > 0) {
-    reasons.push(`kernel trouble on the console: ${[...new Set(findings.map((finding) => finding.kind))].join(', ')} (first at line ${findings[0]?.line})`);
-  }
-  const timedOut = boot.reason === 'boot-timeout' || boot.reason === 'run-timeout' || boot.reason === 'watchdog';
-  if (timedOut) {
-    reasons.push(`guest stopped by the ${boot.reason} after ${(boot.durationMs / 1000).toFixed(1)} s`);
-    checks.push(harnessCheck(boot.reason, `QEMU was stopped: ${boot.reason} after ${boot.durationMs} ms`));
-  }
-  if (boot.reason === 'qemu-error') {
-    const said = boot.stderr.trim().split('\n')[0] ?? '';
-    reasons.push(
-      `QEMU failed (exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)})${said === '' ? '' : `: ${said}`}; check the QEMU binary and its arguments (rbmap doctor)`,
-    );
-    checks.push(harnessCheck('qemu', boot.stderr.trim() || `QEMU exit code ${String(boot.qemuExitCode)}, signal ${String(boot.signal)}`));
-  }
-  const failedTests = testResults.filter((result) => result.status === 'fail');
-  if (failedTests.length > 0) reasons.push(`${failedTests.length} test(s) failed`);
-  if (guestExitCode === null) {
-    const running = lastAnnouncedSuite(inputs.tapText ?? '');
-    reasons.push(
-      `no rbmap-exit line on the status channel: the guest run did not finish${running !== null ? ` (it was running ${running})` : ''}`,
-    );
-    checks.push(harnessCheck('status', 'the status channel has no rbmap-exit line (guest crashed, hung or was stopped)'));
-  } else if (guestExitCode !== 0) {
-    reasons.push(`the guest test runner exited with ${guestExitCode}`);
-    if (failedTests.length === 0) checks.push(harnessCheck('status', `rbmap-exit ${guestExitCode} while no test failed`));
-  }
-  for (const problem of problems) checks.push(harnessCheck('results', problem));
-  if (problems.length > 0) reasons.push(`${problems.length} problem(s) with the result streams`);
-  if (testResults.length === 0) {
-    reasons.push('no test results at all');
-    checks.push(harnessCheck('results', 'zero tests ran'));
-  }
-
-  let verdict: Verdict;
-  if (findings.length > 0) verdict = 'kernel-crash';
-  else if (timedOut) verdict = 'timeout';
-  else if (boot.reason === 'qemu-error') verdict = 'qemu-error';
-  else if (reasons.length > 0) verdict = 'test-failure';
-  else verdict = 'pass';
-
-  const results = [...testResults, ...checks];
+  const failedTests = testResults.filter((result) => result.status === 'fail').length;
+  const shortfalls = [
+    ...consoleShortfalls(findings),
+    ...bootShortfalls(boot),
+    ...(failedTests > 0 ? [{ outcome: 'test-failure' as const, reason: `${failedTests} test(s) failed` }] : []),
+    ...statusShortfalls(guestExitCode, failedTests, inputs.tapText ?? ''),
+    ...resultShortfalls(problems, testResults),
+  ];
+  const verdict = worst(shortfalls.map((shortfall) => shortfall.outcome));
+  const results = [...testResults, ...shortfalls.flatMap((shortfall) => (shortfall.check === undefined ? [] : [shortfall.check]))];
   return {
     verdict,
-    exitCode: exitCodeFor(verdict),
-    reasons,
+    exitCode: exitCodeOf(verdict),
+    reasons: shortfalls.flatMap((shortfall) => (shortfall.reason === '' ? [] : [shortfall.reason])),
     boot: {
       reason: boot.reason,
       qemuExitCode: boot.qemuExitCode,
@@ -148,16 +147,6 @@ export function buildSummary(inputs: SummaryInputs): RunSummary {
     problems,
     artifacts: inputs.artifacts,
   };
-}
-
-function exitCodeFor(verdict: Verdict): number {
-  switch (verdict) {
-    case 'pass': return ExitCode.pass;
-    case 'test-failure': return ExitCode.testFailure;
-    case 'kernel-crash': return ExitCode.kernelCrash;
-    case 'timeout': return ExitCode.timeout;
-    case 'qemu-error': return ExitCode.setupError;
-  }
 }
 
 function countResults(results: readonly TestResult[]): RunSummary['counts'] {

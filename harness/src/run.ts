@@ -1,31 +1,59 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { buildAddon, buildGuestPrograms } from './addon.js';
-import { bootOutcomeError, runQemu } from './boot.js';
+import { bootOutcomeError, runQemu, type BootOutcome } from './boot.js';
 import { scanConsoleFile } from './consoleScan.js';
-import { guestCommandLineWords, type GuestMode as ContractGuestMode } from './contract.js';
+import { guestCommandLineWords, type GuestMode } from '../../guest/contract.js';
 import { RbmapError } from './errors.js';
 import { prepareKernel, type PreparedKernel } from './kernel.js';
 import { parseKtap } from './ktap.js';
-import { chooseAccel } from './kvm.js';
-import type { PipelineOptions } from './options.js';
+import { chooseAccel, type AccelMode } from './kvm.js';
 import { projectPaths } from './paths.js';
 import { buildQemuArgs, type Accel, type QemuOptions } from './qemu.js';
-import { buildSummary, runArtifactPaths, writeSummaryFiles, type RunArtifacts, type RunSummary } from './report.js';
+import { buildSummary, writeSummaryFiles, type RunSummary } from './report.js';
+import { guestRunFolder, writeRunRecord, type RunArtifacts, type RunRecord } from './runFolder.js';
 import { buildRootfs } from './rootfs.js';
-import { parseTap } from './tap.js';
-import { hostDebianArch } from '../../vm/index.js';
-import { debianUserland } from './userland.js';
+import { parseTap } from './nodeTap.js';
+import { isHostArch, type ArchRecord } from '../../vm/index.js';
+import { fetchDebianUserland } from './userland.js';
+import type { VariantRecord } from './variants.js';
 
-/** What the guest does this boot (the KVM probe's mode is kvm.ts's own). */
-export type GuestMode = Exclude<ContractGuestMode, 'probe'>;
-
-/** What the pipeline needs; it prints progress only, so whether the command prints JSON is not its business. */
-export interface RunRequest extends Omit<PipelineOptions, 'json'> {
+/** What one run of the pipeline takes: the kernel, how to boot it, the guest's mode and options. */
+export interface RunRequest {
+  arch: ArchRecord;
+  variant: VariantRecord;
+  /** Build this tree; absent: Debian's linux-source-6.1. */
+  kernelSrc?: string;
+  /** Debian's linux-source-6.1 of this version, fetched from the archive. */
+  kernelVersion?: string;
+  applySeries: boolean;
+  /** Boot this initramfs instead of building ours. */
+  rootfs?: string;
+  extraFragments: string[];
+  smp: number;
+  memMb: number;
+  timeoutS: number;
+  bootTimeoutS: number;
+  watchdogS: number;
+  testTimeoutS: number;
+  filter?: string;
+  keepGoing: boolean;
+  /** How long the seeded stress test runs in the guest. */
+  stressSeconds: number;
+  /** Its seed; drawn at random (and printed) when absent. */
+  stressSeed?: number;
+  /** The reader benchmark's full matrix (rbmap bench), seconds per measurement; absent: the short run. */
+  benchSeconds?: number;
+  /** Its small-ring loss rows, measured this many times each (interleaved). */
+  benchRounds?: number;
+  /** The benchmark's read() and splice() rows only (a kernel without the series). */
+  benchCopyPathsOnly?: boolean;
+  kvm: AccelMode;
+  /** The run folder (runFolder.ts); made if missing. */
+  out: string;
+  verbose: boolean;
   cacheDir: string;
-  runsDir: string;
   guestMode: GuestMode;
+  /** Progress lines; the pipeline prints nothing else. */
   log: (line: string) => void;
 }
 
@@ -44,30 +72,13 @@ async function timed<T>(timings: Timings, stage: string, work: () => Promise<T>)
   }
 }
 
-function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-async function makeRunDir(request: RunRequest): Promise<RunArtifacts> {
-  const dir = request.out ?? join(request.runsDir, `${stamp(new Date())}-${request.guestMode}`);
-  await mkdir(dir, { recursive: true });
-  if (request.out === undefined) {
-    const latest = join(request.runsDir, 'latest');
-    await rm(latest, { force: true });
-    await symlink(dir, latest).catch(() => undefined);
-  }
-  const artifacts = runArtifactPaths(dir);
-  for (const f of [artifacts.tap, artifacts.ktap, artifacts.status]) await rm(f, { force: true });
-  return artifacts;
-}
-
 /** The kernel (source → patch → config → build) and the initramfs. */
-export async function prepareGuest(request: RunRequest, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
+export async function prepareGuest(request: Omit<RunRequest, 'out'>, timings: Timings): Promise<{ kernel: PreparedKernel; initrd: string }> {
   // Before the kernel build, so that a missing package stops the run at once: a guest of
   // another architecture than the host's runs Debian's busybox and Node.js of its own.
-  const foreign = request.rootfs === undefined && request.arch.debianArch !== hostDebianArch();
+  const foreign = request.rootfs === undefined && !isHostArch(request.arch);
   const userland = foreign
-    ? await timed(timings, 'userland', () => debianUserland({ cacheDir: request.cacheDir, debianArch: request.arch.debianArch, log: request.log }))
+    ? await timed(timings, 'userland', () => fetchDebianUserland({ cacheDir: request.cacheDir, arch: request.arch, log: request.log }))
     : undefined;
   const kernel = await timed(timings, 'kernel', () =>
     prepareKernel({
@@ -99,7 +110,7 @@ export async function prepareGuest(request: RunRequest, timings: Timings): Promi
         addonPath,
         programs,
         guestTrees: projectPaths.guestTrees,
-        initPath: projectPaths.rootfsInit,
+        initPath: projectPaths.guestInit,
         ...(userland !== undefined ? { userland } : {}),
         log: request.log,
       });
@@ -138,63 +149,80 @@ function qemuOptions(request: RunRequest, kernel: PreparedKernel, initrd: string
   };
 }
 
-/** What one run of the pipeline produced: the summary (also in summary.json), its folder and timings. */
+/** What one run of the pipeline produced; summary.json and run.json hold the same. */
 export interface PipelineResult {
   readonly summary: RunSummary;
+  readonly record: RunRecord;
   readonly runDir: string;
   readonly timingsMs: Readonly<Record<string, number>>;
+  /** The guest tests' TAP stream as it came (bench results travel in its comments). */
+  readonly guestTap: string;
+}
+
+/** The guest's result streams into a summary, once QEMU has ended. */
+function summarise(request: RunRequest, kernel: PreparedKernel, outcome: BootOutcome, artifacts: RunArtifacts): { summary: RunSummary; guestTap: string } {
+  const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  const expectKunit = kernel.seriesState !== 'not-requested' && request.guestMode === 'test';
+  const guestTap = read(artifacts.tap);
+  const summary = buildSummary({
+    boot: outcome,
+    guestTap: parseTap(guestTap, { defaultSuite: 'guest' }),
+    tapText: guestTap,
+    kunit: parseKtap(read(artifacts.ktap), expectKunit ? { expectedSuites: seriesKunitSuites } : {}),
+    findings: scanConsoleFile(artifacts.consoleLog),
+    statusText: read(artifacts.status),
+    artifacts,
+  });
+  return { summary, guestTap };
+}
+
+function bootTimings(timings: Timings, outcome: BootOutcome, artifacts: RunArtifacts): void {
+  if (outcome.bootMs !== null) timings['boot-to-init'] = outcome.bootMs;
+  const testsStartMs = outcome.firstOutputMs[artifacts.tap];
+  if (testsStartMs !== undefined) timings['boot-to-first-test'] = testsStartMs;
 }
 
 /** The whole pipeline; prints progress only (the caller prints the report). */
 export async function runPipeline(request: RunRequest): Promise<PipelineResult> {
   const started = Date.now();
   const timings: Timings = {};
-  const artifacts = await makeRunDir(request);
+  const artifacts = guestRunFolder(request.out);
   request.log(`run: artifacts in ${artifacts.runDir}`);
   const { kernel, initrd } = await prepareGuest(request, timings);
   const choice = await timed(timings, 'accel', () =>
     chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd, cacheDir: request.cacheDir, log: request.log }),
   );
-  const accel = choice.accel;
+  const { accel } = choice;
   request.log(`accel: ${accel} (${choice.why}${choice.cached ? ', cached verdict' : ''})`);
-  const qemu = qemuOptions(request, kernel, initrd, accel, artifacts);
-  const limits = { bootTimeoutMs: request.bootTimeoutS * 1000, runTimeoutMs: request.timeoutS * 1000, watchdogMs: request.watchdogS * 1000 };
-  request.log(`boot: ${request.arch.qemuBinary} (${accel}, ${request.smp} CPUs, ${request.memMb} MB)`);
+  const qemu = { binary: request.arch.qemuBinary, argv: buildQemuArgs(qemuOptions(request, kernel, initrd, accel, artifacts)) };
+  request.log(`boot: ${qemu.binary} (${accel}, ${request.smp} CPUs, ${request.memMb} MB)`);
   const outcome = await timed(timings, 'guest', () =>
     runQemu({
-      command: request.arch.qemuBinary,
-      args: buildQemuArgs(qemu),
+      command: qemu.binary,
+      args: qemu.argv,
       consoleLogPath: artifacts.consoleLog,
-      ...limits,
+      bootTimeoutMs: request.bootTimeoutS * 1000,
+      runTimeoutMs: request.timeoutS * 1000,
+      watchdogMs: request.watchdogS * 1000,
       watchedFiles: [artifacts.tap, artifacts.ktap, artifacts.status],
       ...(request.verbose ? { onLine: (line: string) => process.stderr.write(`  | ${line}\n`) } : {}),
     }),
   );
-  const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-  const expectKunit = kernel.seriesState !== 'not-requested' && request.guestMode === 'test';
-  const tapText = read(artifacts.tap);
-  const summary = buildSummary({
-    boot: outcome,
-    guestTap: parseTap(tapText, { defaultSuite: 'guest' }),
-    tapText,
-    kunit: parseKtap(read(artifacts.ktap), expectKunit ? { expectedSuites: seriesKunitSuites } : {}),
-    findings: scanConsoleFile(artifacts.consoleLog),
-    statusText: read(artifacts.status),
-    artifacts,
-  });
+  const { summary, guestTap } = summarise(request, kernel, outcome, artifacts);
   timings['total'] = Date.now() - started;
-  if (outcome.bootMs !== null) timings['boot-to-init'] = outcome.bootMs;
-  const testsStartMs = outcome.firstOutputMs[artifacts.tap];
-  if (testsStartMs !== undefined) timings['boot-to-first-test'] = testsStartMs;
+  bootTimings(timings, outcome, artifacts);
   writeSummaryFiles(summary);
-  const context = {
-    kernel: { tree: kernel.tree.label, srcDir: kernel.srcDir, buildDir: kernel.buildDir, series: kernel.seriesState, rebuilt: kernel.build.ran, image: kernel.build.image },
+  const { tree, srcDir, buildDir, seriesState, build } = kernel;
+  const record: RunRecord = {
+    arch: request.arch.name,
+    kernel: { tree: tree.label, srcDir, buildDir, series: seriesState, rebuilt: build.ran, image: build.image },
     initrd,
     accel,
+    qemu,
     timingsMs: timings,
   };
-  await writeFile(join(artifacts.runDir, 'run.json'), `${JSON.stringify(context, null, 2)}\n`);
-  return { summary, runDir: artifacts.runDir, timingsMs: timings };
+  writeRunRecord(artifacts, record);
+  return { summary, record, runDir: artifacts.runDir, timingsMs: timings, guestTap };
 }
 
 /** One line: each stage's time in seconds. */
@@ -207,7 +235,7 @@ export function formatTimings(timingsMs: Readonly<Record<string, number>>): stri
 /** Boots the same kernel and rootfs with an interactive shell on the console. */
 export async function runShell(request: RunRequest): Promise<number> {
   const timings: Timings = {};
-  const artifacts = await makeRunDir(request);
+  const artifacts = guestRunFolder(request.out);
   const { kernel, initrd } = await prepareGuest(request, timings);
   const { accel } = await chooseAccel({ mode: request.kvm, arch: request.arch, kernel: kernel.build.image, initrd, cacheDir: request.cacheDir, log: request.log });
   request.log('shell: tracefs is at /sys/kernel/tracing; try: rbmap-cat --cpu 0 --follow');

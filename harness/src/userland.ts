@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { architectures } from '../../vm/index.js';
+import type { ArchRecord } from '../../vm/index.js';
 import { isElf } from './elf.js';
-import { RbmapError } from './errors.js';
+import { fail } from './rootfsError.js';
 import { runWithProgress, tryRun } from './proc.js';
 
 /** A Debian package at the version the archive offers. */
@@ -44,10 +44,6 @@ export const userlandRoots = ['busybox-static', 'nodejs'] as const;
 const followedSections = new Set(['libs', 'javascript']);
 /** Left out of the image: documentation, and glibc's iconv modules (dlopen()ed by iconv(), which Node does not use). */
 const droppedTrees = (triplet: string): string[] => ['usr/share/doc', 'usr/share/man', 'usr/share/lintian', 'usr/share/bug', `usr/lib/${triplet}/gconv`];
-
-function fail(message: string, hint: string, cause?: unknown): RbmapError {
-  return new RbmapError('E_ROOTFS', message, cause === undefined ? { hint } : { hint, cause });
-}
 
 /** Parse `apt-cache show --no-all-versions` output of one package (the first record). */
 export function parsePackageRecord(text: string): DebianPackage | null {
@@ -83,7 +79,8 @@ async function showPackages(names: readonly string[], debianArch: string): Promi
 }
 
 /** The packages the guest needs: userlandRoots and, recursively, their dependencies in followedSections. */
-export async function resolveUserland(debianArch: string): Promise<DebianPackage[]> {
+export async function resolveUserland(arch: ArchRecord): Promise<DebianPackage[]> {
+  const { debianArch } = arch;
   const found = new Map<string, DebianPackage>();
   const seen = new Set<string>();
   const isRoot = (name: string): boolean => (userlandRoots as readonly string[]).includes(name);
@@ -96,7 +93,7 @@ export async function resolveUserland(debianArch: string): Promise<DebianPackage
       const record = records.get(name);
       if (record === undefined) {
         if (!isRoot(name)) continue; // a virtual package or another architecture's: not ours to follow
-        throw fail(`the Debian archive this host uses has no ${name} for ${debianArch}`, `add the architecture and fetch its package lists: rbmap doctor --install --arch ${archNameOf(debianArch)}`);
+        throw fail(`the Debian archive this host uses has no ${name} for ${debianArch}`, `add the architecture and fetch its package lists: rbmap doctor --install --arch ${arch.name}`);
       }
       if (!isRoot(name) && !followedSections.has(record.section)) continue;
       found.set(name, record);
@@ -105,11 +102,6 @@ export async function resolveUserland(debianArch: string): Promise<DebianPackage
     frontier = [...new Set(next)].filter((name) => !seen.has(name));
   }
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The --arch name of a Debian architecture. */
-function archNameOf(debianArch: string): string {
-  return Object.values(architectures).find((arch) => arch.debianArch === debianArch)?.name ?? debianArch;
 }
 
 /**
@@ -178,12 +170,13 @@ function downloadName(p: DebianPackage): string {
 /** The GNU triplet of the libraries of a Debian architecture. */
 const triplets: Record<string, string> = { arm64: 'aarch64-linux-gnu', amd64: 'x86_64-linux-gnu' };
 
-/** Fetch and unpack (once per set of package versions) the userland of `debianArch`. */
-export async function debianUserland(options: { cacheDir: string; debianArch: string; log: (line: string) => void }): Promise<DebianUserland> {
-  const { cacheDir, debianArch, log } = options;
+/** Fetch and unpack (once per set of package versions) the userland of `arch`. */
+export async function fetchDebianUserland(options: { cacheDir: string; arch: ArchRecord; log: (line: string) => void }): Promise<DebianUserland> {
+  const { cacheDir, arch, log } = options;
+  const { debianArch } = arch;
   const triplet = triplets[debianArch];
   if (triplet === undefined) throw fail(`no library triplet known for the Debian architecture ${debianArch}`, 'add it to triplets in harness/src/userland.ts');
-  const resolved = await resolveUserland(debianArch);
+  const resolved = await resolveUserland(arch);
   const packages = resolved.map((p) => `${p.name}:${p.architecture}=${p.version}`);
   const digest = createHash('sha256').update(packages.join('\n')).digest('hex').slice(0, 16);
   const dir = join(cacheDir, 'userland', `${debianArch}-${digest}`);

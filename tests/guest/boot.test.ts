@@ -23,7 +23,8 @@ import {
   writeTraceFile,
   type BufferSize,
 } from '../../reader/index.js';
-import { assertErrno, traceTest } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { traceTest } from './lib/trace-test.js';
 
 const { PROT_READ, MAP_SHARED } = sys.constants;
 

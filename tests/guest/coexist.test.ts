@@ -17,7 +17,6 @@ import {
   instanceExists,
   kbForRingPages,
   MappedConsumer,
-  numberedMarkers,
   onlineCpus,
   openTracePipeRaw,
   perCpuPath,
@@ -31,7 +30,10 @@ import {
   tracePath,
   writeMarkers,
 } from '../../reader/index.js';
-import { assertErrno, formats, markersOf, markersOfRawPages, pagesWorthOf, readAllPages, readTextUntilEmpty, smallCpu0Ring, traceTest } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { markersOf, markersOfRawPages, numberedMarkers, pagesWorthOf } from './lib/markers.js';
+import { formats, readAllPages, readTextUntilEmpty, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RING_PAGES = 6;
 

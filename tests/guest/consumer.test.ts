@@ -9,7 +9,6 @@ import {
   compiledFormatOf,
   kbForRingPages,
   MappedConsumer,
-  numberedMarkers,
   onlineCpus,
   resetBuffer,
   RingBufferMapping,
@@ -18,7 +17,11 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { BENCH_BINARY, ChildHelper, type Cleanup, describeChild, formats, markersOf, pagesWorthOf, readerScript, traceTest } from './lib/testing.js';
+import { ChildHelper, describeChild } from './lib/children.js';
+import { markersOf, numberedMarkers, pagesWorthOf } from './lib/markers.js';
+import { BENCH_BINARY, readerScript } from './lib/paths.js';
+import { formats } from './lib/ring.js';
+import { type Cleanup, traceTest } from './lib/trace-test.js';
 
 traceTest('consumer: markers written on CPU 0 come out of the mapped cpu0 buffer once each, in order', ({ cleanup }) => {
   sys.setAffinity(0);

@@ -10,7 +10,6 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import {
   kbForRingPages,
   MappedConsumer,
-  numberedMarkers,
   onlineCpus,
   openTracePipeRaw,
   perCpuPath,
@@ -22,7 +21,11 @@ import {
   writeMarkers,
   writeTraceFile,
 } from '../../reader/index.js';
-import { assertErrno, describeChild, formats, markersOf, runHelper, smallCpu0Ring, traceTest } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { describeChild, runHelper } from './lib/children.js';
+import { markersOf, numberedMarkers } from './lib/markers.js';
+import { formats, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RING_PAGES = 8;
 const { PROT_NONE, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MREMAP_MAYMOVE, MREMAP_FIXED } = sys.constants;

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import {
   decodePage,
   MappedConsumer,
-  numberedMarkers,
   openTracePipeRaw,
   readTraceFile,
   RingBufferMapping,
@@ -18,7 +17,12 @@ import {
   writeMarkers,
   writeTraceFile,
 } from '../../reader/index.js';
-import { ChildHelper, assertErrno, describeChild, formats, markersOf, smallCpu0Ring, traceTest, waitForKernelWait } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { ChildHelper, describeChild } from './lib/children.js';
+import { markersOf, numberedMarkers } from './lib/markers.js';
+import { formats, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
+import { waitForKernelWait } from './lib/waiting.js';
 
 const RING_PAGES = 6;
 

@@ -7,12 +7,15 @@
 import assert from 'node:assert/strict';
 import {
   MappedConsumer,
-  numberedMarkers,
   RingBufferMapping,
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { ChildHelper, describeChild, formats, markersOf, pagesWorthOf, readerScript, smallCpu0Ring, traceTest } from './lib/testing.js';
+import { ChildHelper, describeChild } from './lib/children.js';
+import { markersOf, numberedMarkers, pagesWorthOf } from './lib/markers.js';
+import { readerScript } from './lib/paths.js';
+import { formats, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RING_PAGES = 4;
 /** About 110 markers fill a 4 KiB page: 1200 lap a 4-page ring a few times. */

@@ -12,7 +12,6 @@ import {
   MappedConsumer,
   META_STRUCT_LEN,
   metaAreaSize,
-  numberedMarkers,
   openTracePipeRaw,
   perCpuBufferSizeKb,
   readMetaPage,
@@ -24,18 +23,11 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import {
-  ChildHelper,
-  assertErrno,
-  copyOf,
-  describeChild,
-  formats,
-  markersOf,
-  pagesWorthOf,
-  runHelper,
-  traceTest,
-  smallCpu0Ring,
-} from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { ChildHelper, describeChild, runHelper } from './lib/children.js';
+import { markersOf, numberedMarkers, pagesWorthOf } from './lib/markers.js';
+import { copyOf, formats, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MADV_DONTNEED } = sys.constants;
 const RING_PAGES = 4;

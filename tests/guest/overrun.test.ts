@@ -9,7 +9,6 @@ import {
   type HandedOverPage,
   kbForRingPages,
   MappedConsumer,
-  numberedMarkers,
   resetBuffer,
   RingBufferMapping,
   setBufferSizeKb,
@@ -17,7 +16,9 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { formats, markersOf, pagesWorthOf, traceTest } from './lib/testing.js';
+import { markersOf, numberedMarkers, pagesWorthOf } from './lib/markers.js';
+import { formats } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RING_PAGES = 3;
 /** Markers of this size fit about 110 to a 4 KiB page: 1200 laps a 3-page ring several times. */

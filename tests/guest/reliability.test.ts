@@ -14,8 +14,6 @@ import {
   kbForRingPages,
   MappedConsumer,
   markerText,
-  MarkerWriter,
-  numberedMarkers,
   openTracePipeRaw,
   perCpuPath,
   readPageHeader,
@@ -30,20 +28,13 @@ import {
   writeMarkers,
   writeTraceFile,
 } from '../../reader/index.js';
-import {
-  ChildHelper,
-  assertErrno,
-  commandLineValue,
-  describeChild,
-  formats,
-  markersOf,
-  markersOfRawPages,
-  readAllPages,
-  readTextUntilEmpty,
-  sleepMs,
-  smallCpu0Ring,
-  traceTest,
-} from './lib/testing.js';
+import { commandLineValue } from '../../guest/cmdline.js';
+import { assertErrno } from './lib/assertions.js';
+import { ChildHelper, describeChild } from './lib/children.js';
+import { markersOf, markersOfRawPages, MarkerWriter, numberedMarkers } from './lib/markers.js';
+import { formats, readAllPages, readTextUntilEmpty, smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
+import { sleepMs } from './lib/waiting.js';
 import { STRESS_FLOOR, STRESS_GRACE_MS, STRESS_THREAD_START_MS, type SlowestOperation } from './lib/stress.js';
 
 /**

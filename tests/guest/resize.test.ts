@@ -9,7 +9,6 @@ import {
   kbForRingPages,
   kbShownForRingPages,
   MappedConsumer,
-  numberedMarkers,
   onlineCpus,
   perCpuBufferSizeKb,
   readBufferSizeKb,
@@ -21,7 +20,11 @@ import {
   tracePath,
   writeMarkers,
 } from '../../reader/index.js';
-import { ChildHelper, assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { ChildHelper } from './lib/children.js';
+import { markersOf, numberedMarkers } from './lib/markers.js';
+import { formats, refreshedMappingBytes } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RING_PAGES = 4;
 const GROWN_PAGES = 6;

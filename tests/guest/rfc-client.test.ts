@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { numberedMarkers, RingBufferMapping, sys, topLevel, writeMarkers } from '../../reader/index.js';
-import { smallCpu0Ring, traceTest } from './lib/testing.js';
+import { RingBufferMapping, sys, topLevel, writeMarkers } from '../../reader/index.js';
+import { numberedMarkers } from './lib/markers.js';
+import { smallCpu0Ring } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 
 const RFC_CLIENT = '/opt/rbmap/bin/rbmap-rfc-client';
 

@@ -8,7 +8,6 @@ import {
   decodePage,
   formatTimestamp,
   markerText,
-  numberedMarkers,
   onlineCpus,
   openTracePipeRaw,
   perCpuPath,
@@ -17,7 +16,10 @@ import {
   topLevel,
   writeMarkers,
 } from '../../reader/index.js';
-import { formats, markersOfRawPages, readAllPages, sleepMs, traceTest } from './lib/testing.js';
+import { markersOfRawPages, numberedMarkers } from './lib/markers.js';
+import { formats, readAllPages } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
+import { sleepMs } from './lib/waiting.js';
 
 traceTest('a trace_marker write appears in the trace file', () => {
   const marker = `rbmap-smoke-${process.pid}-${Date.now()}`;

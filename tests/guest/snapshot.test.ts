@@ -9,7 +9,6 @@ import {
   createInstance,
   kbForRingPages,
   MappedConsumer,
-  numberedMarkers,
   onlineCpus,
   perCpuPath,
   readTraceFile,
@@ -26,7 +25,10 @@ import {
   writePerCpuFile,
   writeTraceFile,
 } from '../../reader/index.js';
-import { assertErrno, formats, markersOf, refreshedMappingBytes, traceTest } from './lib/testing.js';
+import { assertErrno } from './lib/assertions.js';
+import { markersOf, numberedMarkers } from './lib/markers.js';
+import { formats, refreshedMappingBytes } from './lib/ring.js';
+import { traceTest } from './lib/trace-test.js';
 import { captureState, restoreState } from './lib/trace-state.js';
 import { openSync, readFileSync } from 'node:fs';
 

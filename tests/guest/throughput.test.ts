@@ -22,7 +22,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { BenchResult } from '../../harness/src/bench.js';
-import { BENCH_BINARY, ChildHelper, commandLineValue, describeChild, traceTest } from './lib/testing.js';
+import { commandLineValue } from '../../guest/cmdline.js';
+import { ChildHelper, describeChild } from './lib/children.js';
+import { BENCH_BINARY } from './lib/paths.js';
+import { traceTest } from './lib/trace-test.js';
 import { DEFAULT_SPIN_WAIT, onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
 
 const WRITER_CPU = 1;

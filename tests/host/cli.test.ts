@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode } from '../../harness/src/outcome.js';
 import { checkCommandOptions, commandNames, commandOptions, optionSpec, pipelineOptions, parseCommandLine } from '../../harness/src/options.js';
 import { projectRoot } from '../../harness/src/paths.js';
 

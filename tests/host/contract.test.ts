@@ -1,15 +1,18 @@
-/** The host side of the host↔guest contract: what rootfs/init and the guest tests read and write. */
+/** The host↔guest contract (guest/contract.ts): what the host writes and reads, and that guest/init speaks it too. */
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import {
   announcedSuite,
   bootDoneMarker,
+  type CommandLineKey,
   guestCommandLineWords,
+  guestPaths,
   lastAnnouncedSuite,
   parseStatusLine,
   probeOkMarker,
   resultPorts,
-} from '../../harness/src/contract.js';
+  suiteLine,
+} from '../../guest/contract.js';
 import { projectPaths } from '../../harness/src/paths.js';
 
 t.test('status line', async (t) => {
@@ -25,6 +28,8 @@ t.test('suite lines', async (t) => {
   t.equal(announcedSuite('# rbmap-suite:   mapping.test.js  \r'), 'mapping.test.js');
   t.equal(announcedSuite('# rbmap-suite:'), null);
   t.equal(announcedSuite('    # rbmap-suite: nested.test.js'), null, 'only at the start of a line');
+  t.equal(suiteLine('mapping.test.js'), '# rbmap-suite: mapping.test.js\n', "the guest reporter's line");
+  t.equal(announcedSuite(suiteLine('a b.test.js')), 'a b.test.js', 'the host reads the file the reporter announced');
   const tap = '# rbmap-suite: coexist.test.js\nTAP version 13\nok 1 - a\n1..1\n# rbmap-suite: mapping.test.js\nTAP version 13\nok 1 - b\n';
   t.equal(lastAnnouncedSuite(tap), 'mapping.test.js');
   t.equal(lastAnnouncedSuite('TAP version 13\n'), null);
@@ -47,13 +52,17 @@ t.test('kernel command line words', async (t) => {
 });
 
 t.test('the guest /init speaks the same contract', async (t) => {
-  const init = await readFile(projectPaths.rootfsInit, 'utf8');
+  const init = await readFile(projectPaths.guestInit, 'utf8');
   t.ok(init.includes(`echo "${bootDoneMarker}"`), 'init prints the boot marker');
   t.ok(init.includes(`echo "${probeOkMarker}"`), 'init prints the probe marker');
   for (const port of Object.values(resultPorts)) t.ok(init.includes(`port_dev ${port};`), `init looks up ${port}`);
-  t.ok(init.includes('--test-reporter=$runner/tap-per-file.js') && init.includes('"$runner/run-files.js"'), 'init runs the files with the per-file reporter');
+  t.ok(init.includes(`\nguest_dir=${guestPaths.guest}\n`) && init.includes(`\ntests_dir=${guestPaths.tests}\n`), 'init knows where the runner and the tests are');
+  t.ok(init.includes('--test-reporter=$guest_dir/runner/tap-per-file.js') && init.includes('"$guest_dir/runner/run-files.js"'), 'init runs the files with the per-file reporter');
+  t.ok(init.includes('set -- "$@" "$tests_dir"'), 'init names the test folder to the runner');
   t.ok(init.includes('echo "rbmap-exit $code"'), 'init writes the status line');
-  for (const key of ['mode', 'filter', 'test_timeout', 'keep_going', 'ftracetest_cases']) t.ok(init.includes(`rbmap.${key}=*)`), `init reads rbmap.${key}`);
+  t.equal(init.match(/rbmap-exit \$EXIT_SETUP/g)?.length, 1, 'one place writes the setup-error status (setup_failed)');
+  const initKeys: CommandLineKey[] = ['mode', 'filter', 'test_timeout', 'keep_going', 'ftracetest_cases'];
+  for (const key of initKeys) t.ok(init.includes(`rbmap.${key}=*)`), `init reads rbmap.${key}`);
   t.match(init, /^ftracetest\)\n\trun_ftracetest$/m, 'init runs ftracetest in mode ftracetest');
   t.ok(init.includes('./ftracetest -v') && init.includes('>"$tap_port"'), "ftracetest's output goes to the TAP port");
 });

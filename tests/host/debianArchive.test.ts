@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { hasUpstreamMapping, parseMadison, sourcePackageOf } from '../../harness/src/debianArchive.js';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode } from '../../harness/src/outcome.js';
 import { distRoot } from '../../harness/src/paths.js';
 
 const cli = join(distRoot, 'harness', 'src', 'cli.js');

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode } from '../../harness/src/outcome.js';
 import { compareRuns, countResults, formatComparison, parseFtracetest, type FtraceRun } from '../../harness/src/ftracetest.js';
 import { projectRoot } from '../../harness/src/paths.js';
 import { regressVerdict, rerunsPerCase, rerunVerdict, type RegressSide } from '../../harness/src/regress.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { CheckRow } from '../../harness/src/check.js';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode, exitCodeOf } from '../../harness/src/outcome.js';
 import {
   checkColumns,
   formatMatrix,
@@ -11,7 +11,7 @@ import {
   selectVersions,
   type MatrixRow,
 } from '../../harness/src/matrix.js';
-import type { TestResult } from '../../harness/src/tap.js';
+import type { TestResult } from '../../harness/src/tapTree.js';
 
 const archive = ['6.1.192-3', '6.1.190-1', '6.1.170-3'];
 
@@ -19,7 +19,7 @@ function row(version: string, over: Partial<MatrixRow> = {}): MatrixRow {
   return {
     version, applies: 'ok', checkpatch: { errors: 0, warnings: 0, checks: 0 }, builds: 'ok', newW1Warnings: 0,
     guest: { passed: 104, failed: 0 }, kunit: { passed: 16, failed: 0 }, consoleFindings: 0, ccache: { hits: 30, misses: 10 },
-    exitCode: ExitCode.pass, detail: '', timeMs: 90_000, runDir: null, ...over,
+    outcome: 'pass', detail: '', timeMs: 90_000, runDir: null, ...over, exitCode: exitCodeOf(over.outcome ?? 'pass'),
   };
 }
 
@@ -39,9 +39,9 @@ t.test('selectVersions: all, a list, and an unknown version named with the known
 
 t.test('matrixExitCode: the worst row, a crash worst of all', async (t) => {
   t.equal(matrixExitCode([]), ExitCode.pass);
-  t.equal(matrixExitCode([row('a'), row('b', { exitCode: ExitCode.testFailure })]), ExitCode.testFailure);
-  t.equal(matrixExitCode([row('a', { exitCode: ExitCode.setupError }), row('b', { exitCode: ExitCode.testFailure })]), ExitCode.setupError);
-  t.equal(matrixExitCode([row('a', { exitCode: ExitCode.kernelCrash }), row('b', { exitCode: ExitCode.setupError }), row('c', { exitCode: ExitCode.timeout })]), ExitCode.kernelCrash);
+  t.equal(matrixExitCode([row('a'), row('b', { outcome: 'test-failure' })]), ExitCode.testFailure);
+  t.equal(matrixExitCode([row('a', { outcome: 'setup-error' }), row('b', { outcome: 'test-failure' })]), ExitCode.setupError);
+  t.equal(matrixExitCode([row('a', { outcome: 'kernel-crash' }), row('b', { outcome: 'setup-error' }), row('c', { outcome: 'timeout' })]), ExitCode.kernelCrash);
 });
 
 t.test('checkColumns: a conflict names the patch and its files; later patches are not built', async (t) => {
@@ -77,7 +77,7 @@ t.test('parseCcacheStats: hits are direct plus preprocessed', async (t) => {
 t.test('the table: a row per version, the failures spelled out under it', async (t) => {
   const table = formatMatrix([
     row('6.1.192-3'),
-    row('6.1.170-3', { applies: 'FAIL', builds: '-', checkpatch: null, newW1Warnings: null, guest: null, kunit: null, consoleFindings: null, ccache: null, exitCode: 4, detail: '0002: conflicts in kernel/trace/ring_buffer.c' }),
+    row('6.1.170-3', { applies: 'FAIL', builds: '-', checkpatch: null, newW1Warnings: null, guest: null, kunit: null, consoleFindings: null, ccache: null, outcome: 'setup-error', detail: '0002: conflicts in kernel/trace/ring_buffer.c' }),
   ]).split('\n');
   t.match(table[0], /^version\s+applies\s+checkpatch\s+builds\s+W=1\s+guest pass\/fail\s+KUnit pass\/fail\s+console\s+ccache hits\s+time\s+exit$/);
   t.match(table[2], /^6\.1\.192-3\s+ok\s+0\/0\/0\s+ok\s+0\s+104\/0\s+16\/0\s+0\s+75% of 40\s+1\.5 min\s+0$/);
@@ -87,7 +87,7 @@ t.test('the table: a row per version, the failures spelled out under it', async 
 
 t.test('JUnit: a suite per version with its check steps and its run results', async (t) => {
   const xml = matrixJUnit(
-    [row('6.1.192-3'), row('6.1.170-3', { applies: 'FAIL', builds: '-', checkpatch: null, newW1Warnings: null, exitCode: 4, detail: '0002: conflicts in x.c' })],
+    [row('6.1.192-3'), row('6.1.170-3', { applies: 'FAIL', builds: '-', checkpatch: null, newW1Warnings: null, outcome: 'setup-error', detail: '0002: conflicts in x.c' })],
     new Map([['6.1.192-3', [{ name: 'mapping > a', suite: 'mapping.test.js', status: 'pass' } as TestResult]]]),
   );
   t.match(xml, /<testsuite name="linux-source-6\.1 6\.1\.192-3" tests="5" failures="0"/);

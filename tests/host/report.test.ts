@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BootOutcome } from '../../harness/src/boot.js';
 import type { ConsoleFinding } from '../../harness/src/consoleScan.js';
-import { ExitCode } from '../../harness/src/errors.js';
-import { buildSummary, formatReport, runArtifactPaths, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
-import type { ParsedResults } from '../../harness/src/tap.js';
+import { ExitCode } from '../../harness/src/outcome.js';
+import { buildSummary, formatReport, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
+import { runArtifactPaths } from '../../harness/src/runFolder.js';
+import type { ParsedResults } from '../../harness/src/tapTree.js';
 
 const exited: BootOutcome = {
   reason: 'exited', qemuExitCode: 0, signal: null, durationMs: 6400, bootMs: 1900, firstOutputMs: {}, consoleLog: '/r/console.log', consoleBytes: 1000, stderr: '',
@@ -51,7 +52,7 @@ t.test('verdict precedence: crash > timeout > test failure > pass', async (t) =>
   t.ok(crashed.results.some((result) => result.suite === 'rbmap' && result.name.includes('oops') && result.status === 'fail'));
 
   const qemuFailed = buildSummary(inputs({ boot: { ...exited, reason: 'qemu-error', qemuExitCode: 1, stderr: 'no kernel' }, statusText: '' }));
-  t.equal(qemuFailed.verdict, 'qemu-error');
+  t.equal(qemuFailed.verdict, 'setup-error');
   t.equal(qemuFailed.exitCode, ExitCode.setupError);
 });
 

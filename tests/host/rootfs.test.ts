@@ -5,9 +5,9 @@
  */
 import t from 'tap';
 import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { execa } from 'execa';
 import { buildAddon, buildGuestPrograms } from '../../harness/src/addon.js';
 import { projectPaths } from '../../harness/src/paths.js';
@@ -24,6 +24,24 @@ const lines: string[] = [];
 const log = (line: string): void => {
   lines.push(line);
 };
+
+/** The relative imports (static and dynamic) of a compiled ES module. */
+function relativeImports(code: string): string[] {
+  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map((m) => m[1] ?? '');
+}
+
+/** The relative imports of the image's compiled modules under /opt/rbmap that name no file of the image. */
+async function unresolvedImports(image: string, entries: ReadonlySet<string>): Promise<string[]> {
+  const unpacked = await mkdtemp(join(work, 'unpacked-'));
+  await execa('cpio', ['-id', '--quiet', '--no-absolute-filenames'], { inputFile: image, cwd: unpacked });
+  const unresolved: string[] = [];
+  for (const module of [...entries].filter((e) => e.startsWith('opt/rbmap/') && e.endsWith('.js'))) {
+    for (const spec of relativeImports(await readFile(join(unpacked, module), 'utf8'))) {
+      if (!entries.has(posix.join(posix.dirname(module), spec))) unresolved.push(`${module} -> ${spec}`);
+    }
+  }
+  return unresolved;
+}
 
 /** Paths in a cpio, as `cpio -it` lists them. */
 async function listCpio(path: string): Promise<string[]> {
@@ -61,7 +79,7 @@ t.test('rootfs: contents, cache hit, rebuild on change, stale files left out', a
     { compiled, sources, target: '/opt/rbmap/tests/guest' },
   ];
   const initPath = join(work, 'init');
-  await copyFile(projectPaths.rootfsInit, initPath);
+  await copyFile(projectPaths.guestInit, initPath);
 
   lines.length = 0;
   const first = await buildRootfs({ cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees, initPath, log });
@@ -126,11 +144,19 @@ t.test("rootfs: a guest of another architecture gets its userland's tree, busybo
   const userland = { root, busybox: '/bin/busybox', node: '/usr/bin/node', applets: ['mount', 'sh'], packages: ['nodejs:arm64=18.20.4'] };
   const guestTrees = projectPaths.guestTrees;
 
-  const image = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.rootfsInit, userland, log });
+  const image = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.guestInit, userland, log });
   const entries = new Set(await listCpio(image.path));
   for (const want of ['bin/busybox', 'bin/sh', 'bin/mount', 'usr/bin/node', 'usr/bin/nodejs', 'usr/share/nodejs/acorn/index.js', 'init']) {
     t.ok(entries.has(want), `cpio holds ${want}`);
   }
+  for (const want of [
+    'opt/rbmap/guest/runner/run-files.js', 'opt/rbmap/guest/runner/tap-per-file.js', 'opt/rbmap/guest/runner/leftovers.js',
+    'opt/rbmap/guest/contract.js', 'opt/rbmap/guest/cmdline.js', 'opt/rbmap/tests/guest/lib/trace-state.js', 'opt/rbmap/reader/index.js',
+  ]) {
+    t.ok(entries.has(want), `cpio holds ${want} (what /init runs and the tests import)`);
+  }
+  t.notOk([...entries].some((e) => e.startsWith('opt/rbmap/tests/guest/runner/')), 'no runner left under the tests');
+  t.same(await unresolvedImports(image.path, entries), [], 'every relative import of the compiled guest files resolves inside the image');
   t.notOk(entries.has('bin/ls'), "only the guest busybox's applets are linked");
   const nodePath = process.execPath.replace(/^\//, '');
   if (nodePath !== 'usr/bin/node') t.notOk(entries.has(nodePath), "the host's node is not packed");
@@ -139,7 +165,7 @@ t.test("rootfs: a guest of another architecture gets its userland's tree, busybo
   const { stdout: node } = await execa('cpio', ['-i', '--quiet', '--to-stdout', 'usr/bin/node'], { inputFile: image.path });
   t.equal(node, 'guest node', "usr/bin/node is the userland's");
 
-  const again = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.rootfsInit, userland: { ...userland, packages: ['nodejs:arm64=18.20.5'] }, log });
+  const again = await buildRootfs({ cacheDir, architecture: 'arm64', addonPath, programs, guestTrees, initPath: projectPaths.guestInit, userland: { ...userland, packages: ['nodejs:arm64=18.20.5'] }, log });
   t.not(again.path, image.path, 'another package version is another image');
   const kept = async (architecture: string): Promise<number> => (await readdir(join(cacheDir, 'rootfs', architecture))).filter((n) => n.endsWith('.cpio')).length;
   t.equal(await kept('arm64'), 2, 'both arm64 images are kept');
@@ -152,7 +178,7 @@ t.test('rootfs: a compiled folder without guest files is an E_ROOTFS error with 
   await t.rejects(
     buildRootfs({
       cacheDir, architecture: 'x86_64', addonPath, programs, guestTrees: [{ compiled: empty, sources: empty, target: '/opt/rbmap/tests/guest' }],
-      initPath: projectPaths.rootfsInit, log,
+      initPath: projectPaths.guestInit, log,
     }),
     { code: 'E_ROOTFS', hint: /npm run build/ },
   );

@@ -1,5 +1,5 @@
 /**
- * The guest's one-process runner (tests/guest/runner/run-files.ts) and its reporter
+ * The guest's one-process runner (guest/runner/run-files.ts) and its reporter
  * (tap-per-file.ts), run on the host over small test files: the stream must be what
  * the host's TAP parser reads, one document per file.
  */
@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { distRoot } from '../../harness/src/paths.js';
-import { parseTap } from '../../harness/src/tap.js';
-import { traceMappingsIn } from '../guest/runner/leftovers.js';
+import { parseTap } from '../../harness/src/nodeTap.js';
+import { traceMappingsIn } from '../../guest/runner/leftovers.js';
 
-const runnerDir = join(distRoot, 'tests', 'guest', 'runner');
+const runnerDir = join(distRoot, 'guest', 'runner');
 
 async function runFiles(folder: string, ...args: string[]) {
   const r = await execa('node', [`--test-reporter=${join(runnerDir, 'tap-per-file.js')}`, join(runnerDir, 'run-files.js'), ...args, folder], { reject: false });

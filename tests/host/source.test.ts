@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode } from '../../harness/src/outcome.js';
 import { distRoot } from '../../harness/src/paths.js';
 import { refuseUpstreamMapping } from '../../harness/src/source.js';
 

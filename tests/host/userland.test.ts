@@ -5,6 +5,7 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { architectures } from '../../vm/index.js';
 import { appletsInBinary, parsePackageRecord, parseReadelf, resolveUserland } from '../../harness/src/userland.js';
 
 t.test('a package record: version, architecture, section and the first alternative of each dependency', async (t) => {
@@ -57,7 +58,7 @@ t.test("readelf -dl output: the libraries a binary needs and its loader", async 
 });
 
 t.test('an architecture apt lists nothing for is a setup error that says how to add it', async (t) => {
-  await t.rejects(resolveUserland('rbmap-no-such-arch'), {
+  await t.rejects(resolveUserland({ ...architectures.x86_64!, name: 'rbmap-no-such-arch', debianArch: 'rbmap-no-such-arch' }), {
     code: 'E_ROOTFS',
     message: /the Debian archive this host uses has no busybox-static for rbmap-no-such-arch/,
     hint: /rbmap doctor --install --arch rbmap-no-such-arch/,

@@ -8,21 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { ExitCode } from '../../harness/src/errors.js';
+import { ExitCode } from '../../harness/src/outcome.js';
 import { projectRoot } from '../../harness/src/paths.js';
 import type { RunSummary } from '../../harness/src/report.js';
+import type { RunRecord } from '../../harness/src/runFolder.js';
 
 /** The parts of summary.json these tests read. */
 type RunSummaryView = Pick<RunSummary, 'verdict' | 'findings' | 'reasons'> & { boot: Pick<RunSummary['boot'], 'reason'> };
 
 const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
 
-async function runGuest(mode: string, extra: string[]): Promise<{ exitCode: number; summary: RunSummaryView; output: string }> {
+async function runGuest(mode: string, extra: string[]): Promise<{ exitCode: number; summary: RunSummaryView; record: RunRecord; output: string }> {
   const out = await mkdtemp(join(tmpdir(), `rbmap-${mode}-`));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const r = await execa('node', [cli, 'run', '--guest-mode', mode, '--kvm', 'tcg', '--out', out, ...extra], { reject: false, all: true });
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummaryView;
-  return { exitCode: r.exitCode ?? -1, summary, output: typeof r.all === 'string' ? r.all : '' };
+  const record = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord;
+  return { exitCode: r.exitCode ?? -1, summary, record, output: typeof r.all === 'string' ? r.all : '' };
 }
 
 t.test('a guest that hangs silently is ended by the no-output watchdog (exit 3)', async (t) => {
@@ -48,8 +50,12 @@ t.test('a QEMU that cannot start still gives a summary, a verdict and the consol
   const r = await runGuest('test', ['--smp', '4096', '--timeout', '120']);
   if (r.exitCode !== ExitCode.setupError) t.comment(r.output);
   t.equal(r.exitCode, ExitCode.setupError, 'exit code 4 (setup error)');
-  t.equal(r.summary.verdict, 'qemu-error');
+  t.equal(r.summary.verdict, 'setup-error');
   t.equal(r.summary.boot.reason, 'qemu-error');
   t.match(r.summary.reasons.join('\n'), /QEMU failed .*max CPUs/, "the reason quotes QEMU's own message");
   t.same(r.summary.findings, [], 'the console was scanned (and is empty)');
+  t.equal(r.record.arch, 'x86_64', 'run.json names the architecture');
+  t.match(r.record.qemu.binary, /qemu-system-x86_64$/, 'run.json names the QEMU binary');
+  const smp = r.record.qemu.argv.indexOf('-smp');
+  t.equal(r.record.qemu.argv[smp + 1], '4096', 'run.json holds the argument vector QEMU was given');
 });

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { sys } from '../../../reader/index.js';
 import { MarkerSequence, overrunOf } from '../lib/bench-markers.js';
-import { BENCH_BINARY, readerScript } from '../lib/testing.js';
+import { BENCH_BINARY, readerScript } from '../lib/paths.js';
 
 const args = process.argv.slice(2).map(Number);
 const [writerCpu, readerCpu, seconds, rate, eventBytes] = args;

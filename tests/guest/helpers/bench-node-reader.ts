@@ -16,7 +16,8 @@
 import { spawn } from 'node:child_process';
 import { MappedConsumer, RingBufferMapping, sys, type EventCursor } from '../../../reader/index.js';
 import { MarkerSequence, overrunOf } from '../lib/bench-markers.js';
-import { BENCH_BINARY, formats } from '../lib/testing.js';
+import { BENCH_BINARY } from '../lib/paths.js';
+import { formats } from '../lib/ring.js';
 
 const args = process.argv.slice(2).map(Number);
 const [writerCpu, readerCpu, seconds, rate, eventBytes, maxSpinUs] = args;

@@ -15,7 +15,6 @@
 import { readFileSync } from 'node:fs';
 import {
   kbForRingPages,
-  numberedMarkers,
   openTracePipeRaw,
   readTraceFile,
   resetBuffer,
@@ -26,7 +25,9 @@ import {
   writeMarkers,
 } from '../../../reader/index.js';
 import { captureState, restoreState } from '../lib/trace-state.js';
-import { readAllPages, sleepMs } from '../lib/testing.js';
+import { numberedMarkers } from '../lib/markers.js';
+import { readAllPages } from '../lib/ring.js';
+import { sleepMs } from '../lib/waiting.js';
 
 const source = process.argv[2] ?? 'read';
 if (source !== 'read' && source !== 'mmap') throw new Error(`unknown source ${source} (read or mmap)`);

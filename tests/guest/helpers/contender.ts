@@ -7,7 +7,8 @@
  *
  * Prints `started` once running and `done <json>` (counts) at the end.
  */
-import { MarkerWriter, RingBufferMapping, sys, topLevel } from '../../../reader/index.js';
+import { RingBufferMapping, sys, topLevel } from '../../../reader/index.js';
+import { MarkerWriter } from '../lib/markers.js';
 
 const [mode, cpuText, msText] = process.argv.slice(2);
 const cpu = Number(cpuText);

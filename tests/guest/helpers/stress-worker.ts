@@ -30,7 +30,6 @@ import {
   dataBytesPerPage,
   hasCode,
   instance,
-  MarkerWriter,
   metaInconsistencies,
   onlineCpus,
   openTracePipeRaw,
@@ -63,7 +62,8 @@ import {
   stableMeta,
   stressMarker,
 } from '../lib/stress.js';
-import { readAllPages } from '../lib/testing.js';
+import { MarkerWriter } from '../lib/markers.js';
+import { readAllPages } from '../lib/ring.js';
 import type { StressThreadData, StressThreadReport } from './stress-thread.js';
 
 const [seedText, msText, workerText] = process.argv.slice(2);

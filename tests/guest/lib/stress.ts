@@ -4,7 +4,8 @@
  * that other consumers change meanwhile.
  */
 import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping, sys } from '../../../reader/index.js';
-import { formats, sleepMs } from './testing.js';
+import { formats } from './ring.js';
+import { sleepMs } from './waiting.js';
 
 /**
  * Pin the calling thread to `cpu`, waiting while the CPU is offline: a hotplug step of

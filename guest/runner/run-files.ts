@@ -1,7 +1,8 @@
 /**
  * Runs the guest test files in one Node process (a Node start-up costs about 1.5 s
- * under TCG): every `*.test.js` of a folder (default: the guest tests), in name order,
- * each as a top-level suite named after the file, one file after the other.
+ * under TCG): every `*.test.js` of a folder (default: the guest tests, ../../tests/guest
+ * from here, in dist/ as in the guest), in name order, each as a top-level suite named
+ * after the file, one file after the other.
  *
  *   node --test-reporter=<tap-per-file.js> run-files.js [--keep-going] [folder]
  *
@@ -19,7 +20,7 @@ import { clearLeftovers } from './leftovers.js';
 
 const args = process.argv.slice(2);
 const keepGoing = args.includes('--keep-going');
-const folder = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
+const folder = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'guest'));
 const files = readdirSync(folder).filter((name) => name.endsWith('.test.js')).sort();
 if (files.length === 0) {
   process.stderr.write(`run-files: no *.test.js in ${folder}\n`);

@@ -1,8 +1,4 @@
-/**
- * TAP 13/14 and KTAP share one line grammar and one tree builder (this module);
- * tap.ts flattens the tree the Node.js way, ktap.ts the KUnit way.
- */
-import { announcedSuite } from './contract.js';
+/** The line grammar and tree builder TAP 13/14 and KTAP share; nodeTap.ts reads the tree the Node.js way, ktap.ts the KUnit way. */
 
 export type TestStatus = 'pass' | 'fail' | 'skip' | 'todo';
 
@@ -113,6 +109,8 @@ export interface TapNode {
   /** Comment and unrecognised lines that came before the test point at its level. */
   notes: string[];
   children: TapNode[];
+  /** The block `children` came from (its plan, `# Subtest:` name and depth), or null for a leaf. */
+  subtestBlock: TapBlock | null;
   /** 1-based line of the test point. */
   line: number;
 }
@@ -204,10 +202,9 @@ class TapTreeBuilder {
   }
 
   private addTest(token: Extract<TapToken, { kind: 'test' }>, lineNumber: number): void {
-    this.unwindTo(token.depth);
     this.ensureDepth(token.depth);
     const block = this.top();
-    const children = this.finishedChildren.get(token.depth);
+    const subtestBlock = this.finishedChildren.get(token.depth) ?? null;
     this.finishedChildren.delete(token.depth);
     const node: TapNode = {
       name: token.description,
@@ -216,10 +213,10 @@ class TapTreeBuilder {
       directive: token.directive,
       yaml: [],
       notes: block.pendingNotes,
-      children: children?.tests ?? [],
+      children: subtestBlock?.tests ?? [],
+      subtestBlock,
       line: lineNumber,
     };
-    if (children !== undefined) blockOfChildren.set(node, children);
     block.pendingNotes = [];
     block.pendingSubtest = null;
     block.tests.push(node);
@@ -307,14 +304,6 @@ export function buildTapTree(text: string): TapTree {
   return builder.finish();
 }
 
-/** The subtest block (plan, name) each parent test point closed, for the plan checks. */
-const blockOfChildren = new WeakMap<TapNode, TapBlock>();
-
-/** The subtest block a test point closed, if it had one. */
-export function subtestBlockOf(node: TapNode): TapBlock | undefined {
-  return blockOfChildren.get(node);
-}
-
 /** A cut-short block's tests still count: they hang under a synthetic, failing parent. */
 function attachOrphans(parent: OpenBlock, orphan: TapBlock): void {
   if (orphan.tests.length === 0 && orphan.subtestName === null) return;
@@ -326,9 +315,9 @@ function attachOrphans(parent: OpenBlock, orphan: TapBlock): void {
     yaml: ['error: the stream ended before this subtest finished'],
     notes: [],
     children: orphan.tests,
+    subtestBlock: { ...orphan, unterminated: true },
     line: 0,
   };
-  blockOfChildren.set(node, { ...orphan, unterminated: true });
   parent.tests.push(node);
 }
 
@@ -346,39 +335,17 @@ export function planProblems(block: TapBlock, where: string, planRequired: boole
   return problems;
 }
 
-/** Top-level `key: value` scalars and `key: |-` blocks of a diagnostic block. */
-export function readYamlFields(yaml: readonly string[]): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (let index = 0; index < yaml.length; index += 1) {
-    const match = /^([A-Za-z_][\w-]*):\s?(.*)$/.exec(yaml[index] ?? '');
-    if (match === null) continue;
-    const key = match[1] as string;
-    const value = (match[2] ?? '').trim();
-    if (/^[|>][-+]?$/.test(value)) {
-      const body: string[] = [];
-      while (index + 1 < yaml.length && /^(\s|$)/.test(yaml[index + 1] ?? '')) {
-        index += 1;
-        body.push(yaml[index] ?? '');
-      }
-      const indent = Math.min(...body.filter((line) => line.trim() !== '').map((line) => line.length - line.trimStart().length));
-      fields.set(key, body.map((line) => line.slice(Number.isFinite(indent) ? indent : 0)).join('\n').trimEnd());
-    } else {
-      fields.set(key, unquoteYaml(value));
-    }
-  }
-  return fields;
-}
 
-function unquoteYaml(value: string): string {
-  if (value.length >= 2 && value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1).replaceAll("''", "'");
-  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-    try {
-      return JSON.parse(value) as string;
-    } catch {
-      return value.slice(1, -1);
-    }
+/** Recursively checks every subtest block's plan. */
+export function nestedPlanProblems(nodes: readonly TapNode[], path: readonly string[], planRequiredAt: (depth: number) => boolean): string[] {
+  const problems: string[] = [];
+  for (const node of nodes) {
+    const block = node.subtestBlock;
+    const name = [...path, node.name];
+    if (block !== null) problems.push(...planProblems(block, `"${name.join(' > ')}"`, planRequiredAt(block.depth)));
+    problems.push(...nestedPlanProblems(node.children, name, planRequiredAt));
   }
-  return value === '~' ? '' : value;
+  return problems;
 }
 
 export function statusOf(node: TapNode): TestStatus {
@@ -387,101 +354,44 @@ export function statusOf(node: TapNode): TestStatus {
   return node.ok ? 'pass' : 'fail';
 }
 
-/** Yaml and notes of a test point as readable text (durations and type lines left out). */
-export function diagnosticOf(node: TapNode): string | undefined {
-  const yaml = node.yaml.filter((line) => !/^(duration_ms|type):/.test(line));
+/** How a dialect reads a test point's YAML: where its duration is, which lines are worth showing. */
+export interface TapDialect {
+  durationOf?(node: TapNode): number | undefined;
+  /** The YAML lines of a diagnostic (all of them when the dialect does not say). */
+  diagnosticYaml?(node: TapNode): readonly string[];
+}
+
+/** The directive's reason, the notes and the YAML of a test point as one text. */
+function diagnosticOf(node: TapNode, yaml: readonly string[]): string | undefined {
   const parts = [...node.notes, ...yaml];
   if (node.directive !== null && node.directive.reason !== '') parts.unshift(`${node.directive.kind.toUpperCase()}: ${node.directive.reason}`);
   const text = parts.join('\n').trim();
   return text === '' ? undefined : text;
 }
 
-export function durationOf(node: TapNode): number | undefined {
-  const raw = readYamlFields(node.yaml).get('duration_ms');
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  return Number.isFinite(value) ? value : undefined;
-}
-
 /**
  * Turns a tree into leaf results. A parent that failed while none of its leaves did
  * (a hook, a crashed file, a cut-short subtest) becomes a failing result of its own.
  */
-export function flattenTree(nodes: readonly TapNode[], path: readonly string[], suite: string, out: TestResult[]): void {
+export function flattenTree(nodes: readonly TapNode[], path: readonly string[], suite: string, out: TestResult[], dialect: TapDialect = {}): void {
   for (const node of nodes) {
     const name = [...path, node.name];
     if (node.children.length === 0) {
-      out.push(resultOf(node, name, suite));
+      out.push(resultOf(node, name, suite, dialect));
       continue;
     }
     const before = out.length;
-    flattenTree(node.children, name, suite, out);
+    flattenTree(node.children, name, suite, out, dialect);
     const childFailed = out.slice(before).some((result) => result.status === 'fail');
-    if (statusOf(node) === 'fail' && !childFailed) out.push(resultOf(node, name, suite));
+    if (statusOf(node) === 'fail' && !childFailed) out.push(resultOf(node, name, suite, dialect));
   }
 }
 
-function resultOf(node: TapNode, name: readonly string[], suite: string): TestResult {
+function resultOf(node: TapNode, name: readonly string[], suite: string, dialect: TapDialect): TestResult {
   const result: TestResult = { name: name.join(' > '), status: statusOf(node), suite };
-  const durationMs = durationOf(node);
+  const durationMs = dialect.durationOf?.(node);
   if (durationMs !== undefined) result.durationMs = durationMs;
-  const diagnostic = result.status === 'pass' ? undefined : diagnosticOf(node);
+  const diagnostic = result.status === 'pass' ? undefined : diagnosticOf(node, dialect.diagnosticYaml?.(node) ?? node.yaml);
   if (diagnostic !== undefined) result.diagnostic = diagnostic;
   return result;
-}
-
-/** Recursively checks every subtest block's plan. */
-export function nestedPlanProblems(nodes: readonly TapNode[], path: readonly string[], planRequiredAt: (depth: number) => boolean): string[] {
-  const problems: string[] = [];
-  for (const node of nodes) {
-    const block = subtestBlockOf(node);
-    const name = [...path, node.name];
-    if (block !== undefined) problems.push(...planProblems(block, `"${name.join(' > ')}"`, planRequiredAt(block.depth)));
-    problems.push(...nestedPlanProblems(node.children, name, planRequiredAt));
-  }
-  return problems;
-}
-
-export interface TapParseOptions {
-  /** Suite (and first name component) when the stream does not name its file. */
-  defaultSuite?: string;
-}
-
-/**
- * Parses `node --test --test-reporter=tap` output. Node 20 does not name the file of
- * a passing test, so the suite is the file announced by a `# rbmap-suite: <file>`
- * comment before its TAP document, or `defaultSuite`. Names are `suite > describe > test`.
- */
-export function parseTap(text: string, options: TapParseOptions = {}): ParsedResults {
-  const defaultSuite = options.defaultSuite ?? 'guest';
-  const results: TestResult[] = [];
-  const problems: string[] = [];
-  if (text.trim() === '') return { results, problems: ['no TAP output at all (the test runner did not start or its output was lost)'] };
-
-  for (const section of splitBySuiteMarker(text, defaultSuite)) {
-    const tree = buildTapTree(section.text);
-    problems.push(...tree.problems.map((problem) => `${section.suite}: ${problem}`));
-    if (tree.documents.length === 0 || tree.documents.every((doc) => doc.tests.length === 0 && doc.plan === null)) {
-      problems.push(`${section.suite}: no TAP test points or plan`);
-      continue;
-    }
-    for (const doc of tree.documents) {
-      problems.push(...planProblems(doc, section.suite, true));
-      problems.push(...nestedPlanProblems(doc.tests, [section.suite], () => true));
-      flattenTree(doc.tests, [section.suite], section.suite, results);
-    }
-  }
-  return { results, problems };
-}
-
-function splitBySuiteMarker(text: string, defaultSuite: string): { suite: string; text: string }[] {
-  const sections: { suite: string; lines: string[] }[] = [{ suite: defaultSuite, lines: [] }];
-  for (const line of text.split('\n')) {
-    const suite = announcedSuite(line);
-    if (suite !== null) sections.push({ suite, lines: [] });
-    else (sections[sections.length - 1] as { lines: string[] }).lines.push(line);
-  }
-  return sections
-    .filter((section, index) => index > 0 || section.lines.some((line) => line.trim() !== ''))
-    .map((section) => ({ suite: section.suite, text: section.lines.join('\n') }));
 }

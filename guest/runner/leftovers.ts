@@ -5,7 +5,7 @@
  * file starts clean, and reported as a failure of the file that left them.
  */
 import { closeSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { sys } from '../../../reader/index.js';
+import { sys } from '../../reader/index.js';
 
 const traceFile = /\/trace_pipe_raw$/;
 

@@ -1,6 +1,6 @@
 /**
  * A node:test reporter: Node's own TAP, framed per test file as the host expects
- * (harness/src/contract.ts): `# rbmap-suite: <file>`, then that file's TAP document.
+ * (../contract.ts): the suite line naming the file, then that file's TAP document.
  *
  * run-files.ts runs every file in one process as a top-level suite named after the
  * file; this reporter turns each such suite back into a document of its own (its
@@ -8,6 +8,7 @@
  */
 import { tap } from 'node:test/reporters';
 import type { TestEvent } from 'node:test/reporters';
+import { suiteLine } from '../contract.js';
 
 type NestedEvent = Extract<TestEvent, { data: { nesting: number } }>;
 
@@ -86,7 +87,7 @@ export default async function* tapPerFile(source: AsyncIterable<TestEvent>): Asy
     }
     if (event.type === 'test:start') {
       file = new FileDocument();
-      yield `# rbmap-suite: ${event.data.name}\n`;
+      yield suiteLine(event.data.name);
       yield* await file.take();
     } else if ((event.type === 'test:pass' || event.type === 'test:fail') && file !== null) {
       const planned = file.plan?.type === 'test:plan' ? file.plan.data.count : 0;

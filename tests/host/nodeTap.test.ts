@@ -2,25 +2,11 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../harness/src/paths.js';
-import { parseTap, tokenizeTapLine, type TestResult } from '../../harness/src/tap.js';
+import { parseTap, readYamlFields } from '../../harness/src/nodeTap.js';
+import type { TestResult } from '../../harness/src/tapTree.js';
 
 const fixture = (name: string): string => readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', name), 'utf8');
 const byName = (results: TestResult[], name: string): TestResult | undefined => results.find((result) => result.name === name);
-
-t.test('tokenizer', async (t) => {
-  t.match(tokenizeTapLine('TAP version 13'), { kind: 'version', version: 13, depth: 0 });
-  t.match(tokenizeTapLine('    1..4'), { kind: 'plan', count: 4, depth: 1 });
-  t.match(tokenizeTapLine('not ok 2 - refuses # a write'), { kind: 'test', ok: false, number: 2, description: 'refuses # a write', directive: null });
-  t.match(tokenizeTapLine('ok 4 - isatty hazard \\# pinned # TODO document it'), {
-    description: 'isatty hazard # pinned',
-    directive: { kind: 'todo', reason: 'document it' },
-  });
-  t.match(tokenizeTapLine('        ok 2 - needs two CPUs # SKIP single CPU guest'), { depth: 2, directive: { kind: 'skip', reason: 'single CPU guest' } });
-  t.match(tokenizeTapLine('    ok 1 test_a'), { kind: 'test', description: 'test_a', number: 1, depth: 1 });
-  t.match(tokenizeTapLine('# Subtest: mapping'), { kind: 'subtest', name: 'mapping' });
-  t.match(tokenizeTapLine('Bail out! no addon'), { kind: 'bailout', reason: 'no addon' });
-  t.match(tokenizeTapLine('      ---'), { kind: 'yaml-start' });
-});
 
 t.test('Node 20 reporter output: nested describe, pass, fail, skip, todo', async (t) => {
   const { results, problems } = parseTap(fixture('node20-nested.tap'), { defaultSuite: 'sample.test.js' });
@@ -43,6 +29,7 @@ t.test('Node 20 reporter output: nested describe, pass, fail, skip, todo', async
   t.ok(failed?.durationMs !== undefined && failed.durationMs > 0);
   t.match(failed?.diagnostic, /EPERM expected/);
   t.match(failed?.diagnostic, /location: '.*tap-sample\.mjs:6:3'/);
+  t.notMatch(failed?.diagnostic, /duration_ms/, 'the duration is a field, not diagnostic text');
   t.match(byName(results, 'sample.test.js > mapping > resize > needs two CPUs')?.diagnostic, /single CPU guest/);
   t.equal(byName(results, 'sample.test.js > plain top-level')?.diagnostic, undefined);
 });
@@ -98,4 +85,9 @@ t.test('a failing parent with passing children still fails (hook failure)', asyn
   const { results } = parseTap(text, { defaultSuite: 'f' });
   t.same(results.map((result) => [result.name, result.status]), [['f > suite > a', 'pass'], ['f > suite', 'fail']]);
   t.match(results[1]?.diagnostic, /after hook failed/);
+});
+
+t.test('YAML fields: scalars unquoted, block scalars de-indented', async (t) => {
+  const fields = readYamlFields(["duration_ms: 0.5", "location: 'a ''b'''", 'name: "x\\ty"', 'empty: ~', 'error: |-', '  first', '', '    second', 'code: 1']);
+  t.same(Object.fromEntries(fields), { duration_ms: '0.5', location: "a 'b'", name: 'x\ty', empty: '', error: 'first\n\n  second', code: '1' });
 });
