@@ -21,7 +21,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import type { BenchResult } from '../../harness/src/bench.js';
+import type { BenchResult } from '../../harness/results/bench.js';
+import { benchPlan, type BenchMethod } from '../../guest/benchPlan.js';
 import { commandLineValue } from '../../guest/cmdline.js';
 import { ChildHelper, describeChild } from './lib/children.js';
 import { BENCH_BINARY } from './lib/paths.js';
@@ -33,26 +34,15 @@ const READER_CPU = 0;
 const EVENT_BYTES = 64;
 const seconds = Number(commandLineValue('bench_seconds') ?? '1');
 const full = commandLineValue('bench') === 'full';
-const ringSizesKb = full ? [1024, 32] : [1024];
-/** Events per second; 0 = as fast as the writer can. */
-const rates = full ? [0, 50_000, 10_000] : [0];
 const copyPathsOnly = commandLineValue('bench_methods') === 'copy';
-type Method = 'read' | 'splice' | 'mmap' | 'tep-mmap' | 'node-mmap' | 'node-mmap-poll' | 'rbmap-cat';
-const methods: readonly Method[] = copyPathsOnly ? ['read', 'splice'] : ['read', 'splice', 'mmap', 'tep-mmap', 'node-mmap', 'node-mmap-poll'];
-/** The methods measured again on the small ring (buffer_percent 0, and the loss rounds). */
-const smallRingMethods: readonly Method[] = copyPathsOnly ? ['read'] : ['read', 'mmap', 'node-mmap', 'node-mmap-poll'];
-/** rbmap-cat --follow, the library's command-line reader: once per ring, with the writer unthrottled. */
-const catRows = full && !copyPathsOnly;
+const plan = benchPlan({ full, copyPathsOnly, rounds: Number(commandLineValue('bench_rounds') ?? '1') });
 /** node-mmap's longest in-place watch before poll(), µs (the library's default). */
 const NODE_SPIN_US = DEFAULT_SPIN_WAIT.maxSpinUs;
-const rounds = full ? Number(commandLineValue('bench_rounds') ?? '1') : 1;
-const lossRates = [0, 50_000];
-const lossRingKb = 32;
 
 /** What one reader prints; the test adds the ring size and buffer_percent it set. */
 type Measured = Omit<BenchResult, 'ringKb' | 'bufferPercent' | 'round'>;
 
-async function measure(method: Method, rate: number): Promise<Measured> {
+async function measure(method: BenchMethod, rate: number): Promise<Measured> {
   const args = [String(WRITER_CPU), String(READER_CPU), String(seconds), String(rate), String(EVENT_BYTES)];
   if (method === 'node-mmap' || method === 'node-mmap-poll' || method === 'rbmap-cat') {
     const child =
@@ -78,24 +68,16 @@ traceTest(
     const results: BenchResult[] = [];
     const initialPercent = readTraceFile(topLevel, 'buffer_percent').trim();
     cleanup.add('restore buffer_percent', () => writeTraceFile(topLevel, 'buffer_percent', initialPercent));
-    const record = async (method: Method, ringKb: number, rate: number, bufferPercent: number, round = 1): Promise<void> => {
+    let ringKb = 0;
+    for (const { method, ringKb: wantedKb, rate, wakeAt, round } of plan) {
+      if (wantedKb !== ringKb) setBufferSizeKb(topLevel, (ringKb = wantedKb), WRITER_CPU);
+      const bufferPercent = wakeAt === 'default' ? Number(initialPercent) : wakeAt;
       writeTraceFile(topLevel, 'buffer_percent', String(bufferPercent));
       const result = { ...(await measure(method, rate)), ringKb, bufferPercent, round };
       t.diagnostic(`bench-result ${JSON.stringify(result)}`);
       // Progress on the console (node:test prints the diagnostics only when the test ends): it also tells the watchdog the guest lives.
       process.stderr.write(`bench: ${method}, ${ringKb} KB, ${rate === 0 ? 'max' : `${rate}/s`}, wake at ${bufferPercent}%, round ${round}: ${result.consumed} of ${result.written} consumed\n`);
       results.push(result);
-    };
-    for (const ringKb of ringSizesKb) {
-      setBufferSizeKb(topLevel, ringKb, WRITER_CPU);
-      for (const rate of rates) for (const method of methods) await record(method, ringKb, rate, Number(initialPercent));
-      if (catRows) await record('rbmap-cat', ringKb, 0, Number(initialPercent));
-      // The wake-up threshold against a small ring: poll() wakes at the first event.
-      if (full && ringKb < 256) for (const method of smallRingMethods) await record(method, ringKb, 0, 0);
-    }
-    if (rounds > 1) setBufferSizeKb(topLevel, lossRingKb, WRITER_CPU);
-    for (let round = 2; round <= rounds; round++) {
-      for (const rate of lossRates) for (const method of smallRingMethods) await record(method, lossRingKb, rate, Number(initialPercent), round);
     }
     for (const result of results) {
       const what = `${result.method} at ${result.rate === 0 ? 'full speed' : `${result.rate}/s`}, ${result.ringKb} KB ring`;
@@ -106,9 +88,6 @@ traceTest(
     }
   },
   {
-    timeout:
-      (seconds + 30) * 1000 *
-        (ringSizesKb.length * (rates.length * methods.length + smallRingMethods.length + 1) + (rounds - 1) * lossRates.length * smallRingMethods.length) +
-      60_000,
+    timeout: (seconds + 30) * 1000 * plan.length + 60_000,
   },
 );

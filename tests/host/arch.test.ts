@@ -3,9 +3,9 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { architectures } from '../../vm/index.js';
-import { doctor, hostRequirements } from '../../harness/src/doctor.js';
-import { projectRoot } from '../../harness/src/paths.js';
-import { buildQemuArgs } from '../../harness/src/qemu.js';
+import { doctor, hostRequirements } from '../../harness/commands/doctor.js';
+import { projectRoot } from '../../harness/common/paths.js';
+import { buildQemuArgs } from '../../harness/boot/qemu.js';
 
 t.test('every record names a fragment that exists and a cross compiler it asks doctor for', async (t) => {
   t.same(Object.keys(architectures).sort(), ['arm64', 'x86_64']);

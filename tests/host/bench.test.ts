@@ -2,8 +2,9 @@ import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchChartSvg, benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/src/bench.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { benchChartSvg, benchRows, formatBenchTable, formatLossSpreads, lossSpreads, parseBenchResults, writeBenchFiles, type BenchResult } from '../../harness/results/bench.js';
+import { projectRoot } from '../../harness/common/paths.js';
+import { benchPlan } from '../../guest/benchPlan.js';
 
 /** The TAP stream of a real `rbmap bench --seconds 3 --rounds 5` (6.1.192 with the series, TCG, 2 CPUs). */
 const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'bench-full-6.1-tcg.tap'), 'utf8');
@@ -95,4 +96,15 @@ t.test('rounds: each is compared with read() of its own round; the loss spread i
   t.match(formatBenchTable(rows).split('\n')[4], /^32 KB\s+max\s+50%\s+read\s+2\s/, 'the table names the round');
   const lostBars = [...benchChartSvg(rows).matchAll(/<title>(read|mmap|splice): (\d+)<\/title>/g)].map((m) => `${m[1]}=${m[2]}`);
   t.same(lostBars, ['read=20', 'mmap=5', 'splice=7'], 'the chart shows the median loss');
+});
+
+t.test("the bench plan: what the guest measures is what rbmap bench sizes its limits for", async (t) => {
+  const full = benchPlan({ full: true, copyPathsOnly: false, rounds: 1 });
+  t.equal(full.length, 42, '6 methods x 3 rates x 2 rings, rbmap-cat on each ring, 4 methods waking at the first event');
+  t.equal(benchPlan({ full: true, copyPathsOnly: false, rounds: 5 }).length, 42 + 8 * 4, '8 more per extra round');
+  t.equal(benchPlan({ full: true, copyPathsOnly: true, rounds: 3 }).length, 13 + 2 * 2, 'copy paths: read() and splice() only');
+  t.same(benchPlan({ full: false, copyPathsOnly: false, rounds: 5 }).map((s) => s.method), ['read', 'splice', 'mmap', 'tep-mmap', 'node-mmap', 'node-mmap-poll'], 'the short run: one row per method, no rounds');
+  t.same(full.filter((s) => s.wakeAt === 0).map((s) => `${s.method} ${s.ringKb}`), ['read 32', 'mmap 32', 'node-mmap 32', 'node-mmap-poll 32'], 'only the small ring wakes at the first event');
+  const rounds = benchPlan({ full: true, copyPathsOnly: false, rounds: 2 }).filter((s) => s.round === 2);
+  t.ok(rounds.every((s) => s.ringKb === 32) && rounds.length === 8, 'the extra rounds measure the 32 KB ring');
 });

@@ -2,8 +2,8 @@ import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootOutcomeError, runQemu, type BootOptions } from '../../harness/src/boot.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { bootOutcomeError, runQemu, type BootOptions } from '../../harness/boot/boot.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 const fakeQemu = join(projectRoot, 'tests', 'host', 'fixtures', 'fake-qemu.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'rbmap-boot-'));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatCheck, newWarnings, parseCheckpatch, rowFailed, warningsIn, type CheckRow } from '../../harness/src/check.js';
+import { formatCheck, newWarnings, parseCheckpatch, rowFailed, warningsIn, type CheckRow } from '../../harness/commands/check.js';
 
 t.test('parseCheckpatch reads the totals line', async (t) => {
   const out = `WARNING: line length of 101 exceeds 100 columns

@@ -2,11 +2,11 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { checkCommandOptions, commandNames, commandOptions, optionSpec, pipelineOptions, parseCommandLine } from '../../harness/src/options.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { checkCommandOptions, commandNames, commandOptions, optionSpec, pipelineOptions, parseCommandLine } from '../../harness/commands/options.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
-const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
+const cli = join(projectRoot, 'dist', 'harness', 'commands', 'cli.js');
 
 // About twenty Node start-ups of the CLI: 25-35 s on a busy 2-core host, past tap's 30 s default.
 t.setTimeout(120_000);

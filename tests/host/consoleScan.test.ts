@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { scanConsole, scanConsoleFile } from '../../harness/src/consoleScan.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { scanConsole, scanConsoleFile } from '../../harness/boot/consoleScan.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 const fixture = (name: string): string => join(projectRoot, 'tests', 'host', 'fixtures', name);
 

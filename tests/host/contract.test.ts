@@ -13,7 +13,7 @@ import {
   resultPorts,
   suiteLine,
 } from '../../guest/contract.js';
-import { projectPaths } from '../../harness/src/paths.js';
+import { projectPaths } from '../../harness/common/paths.js';
 
 t.test('status line', async (t) => {
   t.equal(parseStatusLine('rbmap-exit 0\n'), 0);

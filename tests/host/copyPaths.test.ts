@@ -1,7 +1,7 @@
 /** bench --copy-paths: read() and splice() rows of several boots of each kernel, side by side. */
 import t from 'tap';
-import type { BenchRow } from '../../harness/src/bench.js';
-import { compareCopyPaths, copyPathsChartSvg, formatCopyPaths, spreadCounts, type KernelSide } from '../../harness/src/copyPaths.js';
+import type { BenchRow } from '../../harness/results/bench.js';
+import { compareCopyPaths, copyPathsChartSvg, formatCopyPaths, spreadCounts, type KernelSide } from '../../harness/results/copyPaths.js';
 
 function row(method: string, cpuUsPerMb: number, mbPerS: number, ringKb = 1024, rate = 0): BenchRow {
   return {

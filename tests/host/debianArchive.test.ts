@@ -3,11 +3,11 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { hasUpstreamMapping, parseMadison, sourcePackageOf } from '../../harness/src/debianArchive.js';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { distRoot } from '../../harness/src/paths.js';
+import { hasUpstreamMapping, parseMadison, sourcePackageOf } from '../../harness/source/debianArchive.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { distRoot } from '../../harness/common/paths.js';
 
-const cli = join(distRoot, 'harness', 'src', 'cli.js');
+const cli = join(distRoot, 'harness', 'commands', 'cli.js');
 const rbmap = async (...args: string[]) => {
   const r = await execa('node', [cli, ...args], { reject: false });
   return { exitCode: r.exitCode, stderr: String(r.stderr) };

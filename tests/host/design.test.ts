@@ -7,7 +7,7 @@
 import t from 'tap';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectPaths, projectRoot } from '../../harness/src/paths.js';
+import { projectPaths, projectRoot } from '../../harness/common/paths.js';
 import {
   dataPagesListedByOneMetaPage,
   META_DATA_PAGE_HEAD,

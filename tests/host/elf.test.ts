@@ -1,11 +1,11 @@
 /**
- * The ELF header reader (harness/src/elf.ts), on files written here: an ELF
+ * The ELF header reader (harness/rootfs/elf.ts), on files written here: an ELF
  * file is told by its magic, and a loader by a PT_INTERP program header.
  */
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasInterpreter, isElf } from '../../harness/src/elf.js';
+import { hasInterpreter, isElf } from '../../harness/rootfs/elf.js';
 
 /** A 64-bit little-endian ELF header followed by program headers of the given types. */
 function elf64(programHeaderTypes: readonly number[]): Buffer {

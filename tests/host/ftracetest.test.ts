@@ -2,10 +2,10 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { compareRuns, countResults, formatComparison, parseFtracetest, type FtraceRun } from '../../harness/src/ftracetest.js';
-import { projectRoot } from '../../harness/src/paths.js';
-import { regressVerdict, rerunsPerCase, rerunVerdict, type RegressSide } from '../../harness/src/regress.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { compareRuns, countResults, formatComparison, parseFtracetest, type FtraceRun } from '../../harness/results/ftracetest.js';
+import { projectRoot } from '../../harness/common/paths.js';
+import { regressVerdict, rerunsPerCase, rerunVerdict, type RegressSide } from '../../harness/commands/regress.js';
 
 /** Recorded: `rbmap regress`'s pristine side, 6.1 under TCG with one vCPU (its ftracetest.out). */
 const recorded = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'ftracetest-6.1-tcg.out'), 'utf8');

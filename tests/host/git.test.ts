@@ -4,7 +4,7 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { configTreeState } from '../../harness/src/git.js';
+import { configTreeState } from '../../harness/source/git.js';
 
 t.test('configTreeState follows Kconfig files, config fragments and the kconfig tools', async (t) => {
   const tree = await mkdtemp(join(tmpdir(), 'rbmap-git-'));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { escapeXml, toJUnitXml } from '../../harness/src/junit.js';
+import { escapeXml, toJUnitXml } from '../../harness/results/junit.js';
 
 t.test('escaping', async (t) => {
   t.equal(escapeXml(`a<b>&"c"'d'`), 'a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { describeMismatches, parseDotConfig, parseFragment, verifyConfig } from '../../harness/src/kconfig.js';
+import { describeMismatches, parseDotConfig, parseFragment, verifyConfig } from '../../harness/build/kconfig.js';
 
 const fragment = `# comment
 CONFIG_TRACING=y

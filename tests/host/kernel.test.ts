@@ -1,6 +1,6 @@
 import t from 'tap';
 import { architectures } from '../../vm/index.js';
-import { buildDirFor } from '../../harness/src/kernel.js';
+import { buildDirFor } from '../../harness/build/kernel.js';
 
 const x86 = architectures['x86_64']!;
 

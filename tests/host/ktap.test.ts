@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseKtap } from '../../harness/src/ktap.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { parseKtap } from '../../harness/results/ktap.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 const fixture = readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', 'kunit-6.1-results.ktap'), 'utf8');
 

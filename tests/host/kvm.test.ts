@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arm64 } from '../../vm/arm64.js';
 import { x86_64 } from '../../vm/x86_64.js';
-import { chooseAccel, type ChooseAccelOptions } from '../../harness/src/kvm.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { chooseAccel, type ChooseAccelOptions } from '../../harness/boot/kvm.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 // A fake QEMU binary and a fake /dev/kvm: no real KVM is touched here.
 const fakeQemu = join(projectRoot, 'tests', 'host', 'fixtures', 'fake-qemu.mjs');

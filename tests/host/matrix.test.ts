@@ -1,6 +1,6 @@
 import t from 'tap';
-import type { CheckRow } from '../../harness/src/check.js';
-import { ExitCode, exitCodeOf } from '../../harness/src/outcome.js';
+import type { CheckRow } from '../../harness/commands/check.js';
+import { ExitCode, exitCodeOf } from '../../harness/common/outcome.js';
 import {
   checkColumns,
   formatMatrix,
@@ -10,8 +10,8 @@ import {
   runColumns,
   selectVersions,
   type MatrixRow,
-} from '../../harness/src/matrix.js';
-import type { TestResult } from '../../harness/src/tapTree.js';
+} from '../../harness/commands/matrix.js';
+import type { TestResult } from '../../harness/results/tapTree.js';
 
 const archive = ['6.1.192-3', '6.1.190-1', '6.1.170-3'];
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../harness/src/paths.js';
-import { parseTap, readYamlFields } from '../../harness/src/nodeTap.js';
-import type { TestResult } from '../../harness/src/tapTree.js';
+import { projectRoot } from '../../harness/common/paths.js';
+import { parseTap, readYamlFields } from '../../harness/results/nodeTap.js';
+import type { TestResult } from '../../harness/results/tapTree.js';
 
 const fixture = (name: string): string => readFileSync(join(projectRoot, 'tests', 'host', 'fixtures', name), 'utf8');
 const byName = (results: TestResult[], name: string): TestResult | undefined => results.find((result) => result.name === name);

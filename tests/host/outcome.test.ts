@@ -1,6 +1,6 @@
 import t from 'tap';
-import { ExitCode, exitCodeOf, outcomeOfExitCode, outcomeOrder, worst } from '../../harness/src/outcome.js';
-import { RbmapError } from '../../harness/src/errors.js';
+import { ExitCode, exitCodeOf, outcomeOfExitCode, outcomeOrder, worst } from '../../harness/common/outcome.js';
+import { RbmapError } from '../../harness/common/errors.js';
 
 t.test('worst(): the order the README documents, a kernel crash worst of all', async (t) => {
   t.equal(worst([]), 'pass');

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeStatus } from '../../harness/src/build.js';
-import { runStreamed, runWithProgress } from '../../harness/src/proc.js';
-import { ProgressLine, formatElapsed, type ProgressSink } from '../../harness/src/progress.js';
+import { makeStatus } from '../../harness/build/build.js';
+import { runStreamed, runWithProgress } from '../../harness/common/proc.js';
+import { ProgressLine, formatElapsed, type ProgressSink } from '../../harness/common/progress.js';
 
 function recorder(isTTY: boolean): ProgressSink & { text: string } {
   const sink = {

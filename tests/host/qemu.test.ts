@@ -1,7 +1,7 @@
 import t from 'tap';
 import { x86_64 } from '../../vm/x86_64.js';
-import { RbmapError } from '../../harness/src/errors.js';
-import { buildQemuArgs, kernelCommandLine, type QemuOptions } from '../../harness/src/qemu.js';
+import { RbmapError } from '../../harness/common/errors.js';
+import { buildQemuArgs, kernelCommandLine, type QemuOptions } from '../../harness/boot/qemu.js';
 
 const base: QemuOptions = {
   arch: x86_64,

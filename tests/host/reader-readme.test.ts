@@ -5,7 +5,7 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectRoot } from '../../harness/src/paths.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 t.test('the reader README shows the example file as it is', async (t) => {
   const readme = await readFile(join(projectRoot, 'reader', 'README.md'), 'utf8');

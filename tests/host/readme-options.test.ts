@@ -2,8 +2,8 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { commandNames, commandOptions, type OptionName } from '../../harness/src/options.js';
-import { projectRoot } from '../../harness/src/paths.js';
+import { commandNames, commandOptions, type OptionName } from '../../harness/commands/options.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 t.test('every option row of the README names exactly the commands that take it', async (t) => {
   const readme = await readFile(join(projectRoot, 'README.md'), 'utf8');

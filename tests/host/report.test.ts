@@ -2,12 +2,12 @@ import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BootOutcome } from '../../harness/src/boot.js';
-import type { ConsoleFinding } from '../../harness/src/consoleScan.js';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { buildSummary, formatReport, writeSummaryFiles, type SummaryInputs } from '../../harness/src/report.js';
-import { runArtifactPaths } from '../../harness/src/runFolder.js';
-import type { ParsedResults } from '../../harness/src/tapTree.js';
+import type { BootOutcome } from '../../harness/boot/boot.js';
+import type { ConsoleFinding } from '../../harness/boot/consoleScan.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { buildSummary, formatReport, writeSummaryFiles, type SummaryInputs } from '../../harness/results/report.js';
+import { runArtifactPaths } from '../../harness/common/runFolder.js';
+import type { ParsedResults } from '../../harness/results/tapTree.js';
 
 const exited: BootOutcome = {
   reason: 'exited', qemuExitCode: 0, signal: null, durationMs: 6400, bootMs: 1900, firstOutputMs: {}, consoleLog: '/r/console.log', consoleBytes: 1000, stderr: '',

@@ -1,6 +1,6 @@
 /**
- * Host tests of the guest rootfs builder (harness/src/rootfs.ts), the addon
- * build (harness/src/addon.ts) and the addon itself through its typed wrapper
+ * Host tests of the guest rootfs builder (harness/rootfs/rootfs.ts), the addon
+ * build (harness/rootfs/addon.ts) and the addon itself through its typed wrapper
  * (reader/sys.ts), on the host's own kernel.
  */
 import t from 'tap';
@@ -9,9 +9,9 @@ import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, w
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { execa } from 'execa';
-import { buildAddon, buildGuestPrograms } from '../../harness/src/addon.js';
-import { projectPaths } from '../../harness/src/paths.js';
-import { buildRootfs } from '../../harness/src/rootfs.js';
+import { buildAddon, buildGuestPrograms } from '../../harness/rootfs/addon.js';
+import { projectPaths } from '../../harness/common/paths.js';
+import { buildRootfs } from '../../harness/rootfs/rootfs.js';
 
 // Four ~105 MB images: far more than tap's 30 s default on a busy 2-core host.
 t.setTimeout(300_000);

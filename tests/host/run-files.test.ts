@@ -8,8 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { distRoot } from '../../harness/src/paths.js';
-import { parseTap } from '../../harness/src/nodeTap.js';
+import { distRoot } from '../../harness/common/paths.js';
+import { parseTap } from '../../harness/results/nodeTap.js';
 import { traceMappingsIn } from '../../guest/runner/leftovers.js';
 
 const runnerDir = join(distRoot, 'guest', 'runner');

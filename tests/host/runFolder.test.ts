@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
-import { guestRunFolder, newRunFolder, runArtifactPaths, runStamp, writeRunRecord, type RunRecord } from '../../harness/src/runFolder.js';
+import { guestRunFolder, newRunFolder, runArtifactPaths, runStamp, writeRunRecord, type RunRecord } from '../../harness/common/runFolder.js';
 
 t.test('every command names its folder <time>-<kind>, and latest points at the newest', async (t) => {
   const runs = mkdtempSync(join(tmpdir(), 'rbmap-runs-'));

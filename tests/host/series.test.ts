@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { git } from '../../harness/src/git.js';
-import { checkoutTree, exportSeries, patchFiles, patchSubject, readSeries, seriesCommit, seriesPresence } from '../../harness/src/series.js';
+import { git } from '../../harness/source/git.js';
+import { checkoutTree, exportSeries, patchFiles, patchSubject, readSeries, seriesCommit, seriesPresence } from '../../harness/source/series.js';
 
 /** A small git repository standing in for a kernel tree, and a two-patch series on it. */
 async function fixture(): Promise<{ repo: string; base: string; patchDir: string; cleanup: () => Promise<void> }> {

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { distRoot } from '../../harness/src/paths.js';
-import { refuseUpstreamMapping } from '../../harness/src/source.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { distRoot } from '../../harness/common/paths.js';
+import { refuseUpstreamMapping } from '../../harness/source/source.js';
 
 async function kernelTree(header: string | null): Promise<string> {
   const tree = await mkdtemp(join(tmpdir(), 'rbmap-tree-'));
@@ -45,7 +45,7 @@ t.test('rbmap run and check stop at once with exit 4, before git am', async (t) 
   const upstream = await kernelTree(upstreamHeader);
   t.teardown(() => rm(upstream, { recursive: true, force: true }));
   for (const command of ['run', 'check']) {
-    const r = await execa('node', [join(distRoot, 'harness', 'src', 'cli.js'), command, '--kernel-src', upstream], { reject: false });
+    const r = await execa('node', [join(distRoot, 'harness', 'commands', 'cli.js'), command, '--kernel-src', upstream], { reject: false });
     t.equal(r.exitCode, ExitCode.setupError, `${command}: exit 4`);
     t.match(String(r.stderr), /error \[E_SOURCE\]: .*already has upstream's ring-buffer mapping/, `${command}: says why`);
     t.notMatch(String(r.stderr), /git am|conflict/i, `${command}: never reaches git am`);

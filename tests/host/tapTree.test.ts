@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildTapTree, flattenTree, nestedPlanProblems, tokenizeTapLine, type TestResult } from '../../harness/src/tapTree.js';
+import { buildTapTree, flattenTree, nestedPlanProblems, tokenizeTapLine, type TestResult } from '../../harness/results/tapTree.js';
 
 t.test('tokenizer', async (t) => {
   t.match(tokenizeTapLine('TAP version 13'), { kind: 'version', version: 13, depth: 0 });

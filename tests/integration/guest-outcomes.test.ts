@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { ExitCode } from '../../harness/src/outcome.js';
-import { projectRoot } from '../../harness/src/paths.js';
-import type { RunSummary } from '../../harness/src/report.js';
-import type { RunRecord } from '../../harness/src/runFolder.js';
+import { ExitCode } from '../../harness/common/outcome.js';
+import { projectRoot } from '../../harness/common/paths.js';
+import type { RunSummary } from '../../harness/results/report.js';
+import type { RunRecord } from '../../harness/common/runFolder.js';
 
 /** The parts of summary.json these tests read. */
 type RunSummaryView = Pick<RunSummary, 'verdict' | 'findings' | 'reasons'> & { boot: Pick<RunSummary['boot'], 'reason'> };
 
-const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
+const cli = join(projectRoot, 'dist', 'harness', 'commands', 'cli.js');
 
 async function runGuest(mode: string, extra: string[]): Promise<{ exitCode: number; summary: RunSummaryView; record: RunRecord; output: string }> {
   const out = await mkdtemp(join(tmpdir(), `rbmap-${mode}-`));

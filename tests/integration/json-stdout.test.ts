@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { projectRoot } from '../../harness/src/paths.js';
+import { projectRoot } from '../../harness/common/paths.js';
 
-const cli = join(projectRoot, 'dist', 'harness', 'src', 'cli.js');
+const cli = join(projectRoot, 'dist', 'harness', 'commands', 'cli.js');
 
 async function stdoutOf(command: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const out = await mkdtemp(join(tmpdir(), `rbmap-json-${command}-`));
