@@ -39,6 +39,8 @@ export interface BenchResult {
   longestPollUs?: number;
   /** Which measurement of the same ring, rate and method this is (1 unless repeated). */
   round?: number;
+  /** When the TypeScript reader lost events: [ms into the measurement, events lost], the first few. */
+  losses?: [number, number][];
 }
 
 /** One result with its figures against read() of the same ring size and rate. */
@@ -77,6 +79,10 @@ function parseResult(json: string, lineNumber: number): BenchResult {
   const result = { method: record['method'] } as BenchResult;
   for (const field of numericFields) result[field] = record[field] as number;
   for (const field of optionalNumericFields) if (typeof record[field] === 'number') result[field] = record[field];
+  const losses = record['losses'];
+  if (Array.isArray(losses) && losses.every((loss) => Array.isArray(loss) && loss.length === 2 && loss.every(Number.isFinite))) {
+    result.losses = losses as [number, number][];
+  }
   return result;
 }
 

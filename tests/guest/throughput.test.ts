@@ -85,6 +85,7 @@ traceTest(
       assert.ok(result.consumed > 0 && result.payloadBytes > 0, `${what}: the reader consumed markers (${JSON.stringify(result)})`);
       assert.equal(result.outOfOrder, 0, `${what}: markers came out in order`);
       assert.ok(result.consumed + result.missing === result.written, `${what}: every marker is consumed or counted missing`);
+      assert.ok(result.missing <= result.overrun, `${what}: every missing marker was overwritten by the writer (${result.missing} missing, overrun ${result.overrun})`);
     }
   },
   {

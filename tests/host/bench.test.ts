@@ -108,3 +108,11 @@ t.test("the bench plan: what the guest measures is what rbmap bench sizes its li
   const rounds = benchPlan({ full: true, copyPathsOnly: false, rounds: 2 }).filter((s) => s.round === 2);
   t.ok(rounds.every((s) => s.ringKb === 32) && rounds.length === 8, 'the extra rounds measure the 32 KB ring');
 });
+
+t.test("the TypeScript reader's loss timeline travels with its result; a malformed one is left out", async (t) => {
+  const base = { method: 'node-mmap', ringKb: 1024, rate: 0, bufferPercent: 50, written: 10, consumed: 8, missing: 2, outOfOrder: 0, overrun: 2, payloadBytes: 640, userUs: 1, systemUs: 1, wallUs: 3 };
+  const [timed] = parseBenchResults(`# bench-result ${JSON.stringify({ ...base, losses: [[87, 2]] })}\n`);
+  t.same(timed?.losses, [[87, 2]]);
+  const [malformed] = parseBenchResults(`# bench-result ${JSON.stringify({ ...base, losses: [[87]] })}\n`);
+  t.equal(malformed?.losses, undefined);
+});

@@ -80,10 +80,20 @@ let pages = 0;
 let wakeups = 0;
 let consumeNs = 0n;
 let waitNs = 0n;
-function take(): void {
+/** When the measured run lost events: [ms into it, events lost], the first few, to tell a slow start from stalls later. */
+const losses: [number, number][] = [];
+const LOSSES_KEPT = 16;
+let measuredFrom: bigint | null = null;
+/** Consume what is there: while the writer writes, until caught up with it; at its end, all of it (complete). */
+function take(untilEmpty = false): boolean {
   const started = process.hrtime.bigint();
-  pages += consumer.consume(visit, { caughtUpBytes }).pages;
+  const taken = consumer.consume(visit, untilEmpty ? {} : { caughtUpBytes });
+  pages += taken.pages;
   consumeNs += process.hrtime.bigint() - started;
+  if (taken.lostEvents > 0n && measuredFrom !== null && losses.length < LOSSES_KEPT) {
+    losses.push([Number((started - measuredFrom) / 1_000_000n), Number(taken.lostEvents)]);
+  }
+  return taken.complete;
 }
 
 /** `rbmap-bench write` for `forSeconds` at `atRate`, consumed as it goes; returns the markers written. */
@@ -110,7 +120,9 @@ async function follow(forSeconds: number, atRate: number): Promise<number> {
     // Let the writer's exit be seen.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  take();
+  // What the writer left: all of it, or the warm-up's last markers would open the measured run
+  // (their numbers run ahead of the new writer's, which would all count as out of order).
+  while (!take(true));
   return written;
 }
 
@@ -125,6 +137,7 @@ waitNs = 0n;
 const waitsBefore = { ...consumer.waitCounts };
 const overrunBefore = overrunOf(writerCpu!);
 const startWall = process.hrtime.bigint();
+measuredFrom = startWall;
 const startCpu = process.cpuUsage();
 const written = await follow(seconds!, rate!);
 const cpu = process.cpuUsage(startCpu);
@@ -151,6 +164,7 @@ process.stdout.write(
     userUs: cpu.user,
     systemUs: cpu.system,
     wallUs,
+    losses,
     checksum: sum[0]! >>> 0,
   })}\n`,
 );
