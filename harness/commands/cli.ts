@@ -63,7 +63,8 @@ options that boot it (run, shell, stress, bench, matrix; regress all but --rootf
   --smp N                  guest CPUs (default 2; regress 1, see the README)
   --mem MB                 guest memory (default 1024, at least 256)
   --kvm auto|kvm|tcg       accelerator; auto probes KVM once and falls back to TCG (default auto)
-  --out DIR                run folder (default .rbmap/runs/<time>)
+  --out DIR                run folder (default .rbmap/runs/<time>-<kind>, kind: the command,
+                           or the guest mode for run)
 options of a guest run (run, stress, bench, matrix, regress):
   --timeout S              whole guest run limit (default 900; regress 2400 per kernel)
   --boot-timeout S         time allowed to reach the guest's /init (default 120)
