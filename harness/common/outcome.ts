@@ -28,11 +28,6 @@ export function exitCodeOf(outcome: Outcome): number {
   return exitCodes[outcome];
 }
 
-/** The outcome an exit code of ours stands for; a code we never give counts as a setup error. */
-export function outcomeOfExitCode(code: number): Outcome {
-  return outcomeOrder.find((outcome) => exitCodes[outcome] === code) ?? 'setup-error';
-}
-
 /** The worst of some outcomes (pass for none). */
 export function worst(outcomes: Iterable<Outcome>): Outcome {
   let found: Outcome = 'pass';
