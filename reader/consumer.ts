@@ -16,6 +16,7 @@
  */
 import { EventCursor } from './cursor.js';
 import { eventOf, pageHeaderOf, type DecodedEvent, type FormatLookup, type Layouts } from './decoder.js';
+import { primeWalk } from './prime.js';
 import { seekHandover, setHandover, type Handover } from './reader-cursor.js';
 import { SpinWait, type SpinWaitOptions } from './wait.js';
 
@@ -142,6 +143,7 @@ export class MappedConsumer {
     readonly formats: ConsumerFormats,
     waitOptions: Partial<SpinWaitOptions> = {},
   ) {
+    primeWalk();
     this.cursor = new EventCursor(ring.pagesView, formats.layouts);
     this.spin = new SpinWait(ring, this.cursor, formats.layouts.page.dataCapacity, waitOptions);
   }
@@ -165,7 +167,7 @@ export class MappedConsumer {
     setHandover(handover, beforePage, beforeRead, readerPage, ring.readerReadBytes());
     const { start, end, newPage } = handover;
     handover.lostEvents = newPage ? ring.readerLostEvents() : 0n;
-    this.idleHandovers = !newPage && end === start ? this.idleHandovers + 1 : 0;
+    this.idleHandovers = (this.idleHandovers + 1) * (!newPage && end === start ? 1 : 0);
     if (this.idleHandovers > TOLERATED_IDLE_HANDOVERS) throw new StalledHandoverError(readerPage, this.idleHandovers);
     seekHandover(this.cursor, ring.pageOffset(readerPage), handover);
     this.spin.consumed(end - start, handover.lostEvents > 0n);
@@ -183,7 +185,9 @@ export class MappedConsumer {
     let pages = 0;
     let events = 0;
     let bytes = 0;
-    let lostEvents = 0n;
+    // A number, added to on every page: a BigInt sum allocates, and an addition first reached after V8
+    // compiled this loop (at the first loss) would deoptimize it. Exact: no count of lost events nears 2^53.
+    let lostEvents = 0;
     let complete = true;
     for (;;) {
       if (pages >= maxPages) {
@@ -194,7 +198,7 @@ export class MappedConsumer {
       const { start, end, newPage } = this.handover;
       pages++;
       bytes += end - start;
-      if (this.handover.lostEvents > 0n) lostEvents += this.handover.lostEvents;
+      lostEvents += Number(this.handover.lostEvents);
       if (onPage !== undefined) onPage(this.handover, cursor);
       while (cursor.next()) {
         events++;
@@ -205,7 +209,7 @@ export class MappedConsumer {
         break;
       }
     }
-    return { pages, events, bytes, lostEvents, complete };
+    return { pages, events, bytes, lostEvents: BigInt(lostEvents), complete };
   }
 
   /** One GET_READER_PAGE, the events handed over as objects; null on EAGAIN. */

@@ -59,7 +59,8 @@ export class SpinWait {
   /** The consumer took `bytes` of data; `lost`: the page came after lost events. */
   consumed(bytes: number, lost: boolean): void {
     this.bytesSinceWait += bytes;
-    if (lost) this.lostSinceWait = true;
+    // Stored on every page: a store first reached after V8 compiled the loop would deoptimize it.
+    this.lostSinceWait = this.lostSinceWait || lost;
   }
 
   wait(timeoutMs: number): boolean {
