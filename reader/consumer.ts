@@ -185,8 +185,6 @@ export class MappedConsumer {
     let pages = 0;
     let events = 0;
     let bytes = 0;
-    // A number, added to on every page: a BigInt sum allocates, and an addition first reached after V8
-    // compiled this loop (at the first loss) would deoptimize it. Exact: no count of lost events nears 2^53.
     let lostEvents = 0;
     let complete = true;
     for (;;) {
@@ -197,14 +195,19 @@ export class MappedConsumer {
       if (!this.nextPage()) break;
       const { start, end, newPage } = this.handover;
       pages++;
-      bytes += end - start;
+      // Every operation here runs for every page: one first reached after V8 compiled this loop (the
+      // first loss, the first continued page) would deoptimize it (see prime.ts). So the lost events
+      // are added up as a number (a BigInt sum would also allocate): no count of them nears 2^53.
+      const handed = end - start;
+      const caughtUp = handed < caughtUpBytes;
+      bytes += handed;
       lostEvents += Number(this.handover.lostEvents);
       if (onPage !== undefined) onPage(this.handover, cursor);
       while (cursor.next()) {
         events++;
         visit(cursor);
       }
-      if (!newPage && end - start < caughtUpBytes) {
+      if (!newPage && caughtUp) {
         complete = false;
         break;
       }

@@ -38,7 +38,7 @@ function newSpaceUsed(): number {
   return space.space_used_size;
 }
 
-t.test('consume() stays optimized when the first lost events, time extend and 2^30 ns carry come after it was compiled', async (t) => {
+t.test('consume() stays optimized when the first lost events, time extend, 2^30 ns carry and continued page come after it was compiled', async (t) => {
   const probe = fileURLToPath(new URL('./consumer-steady-state/deopt-probe.js', import.meta.url));
   const output = execFileSync(process.execPath, ['--allow-natives-syntax', '--no-concurrent-recompilation', probe], { encoding: 'utf8' });
   const { before, after, lostEvents, events } = JSON.parse(output) as ProbeOutput;

@@ -21,11 +21,14 @@ export class MarkerSequence {
   outOfOrder = 0;
   private next = 0;
 
+  // Every operation runs for every marker: one first reached at the first loss, inlined into the
+  // TypeScript reader's compiled loop, would deoptimize it (see reader/prime.ts).
   see(seq: number): void {
+    const gap = seq - this.next;
     this.consumed++;
-    if (seq > this.next) this.missing += seq - this.next;
-    else if (seq < this.next) this.outOfOrder++;
-    if (seq >= this.next) this.next = seq + 1;
+    this.missing += gap > 0 ? gap : 0;
+    this.outOfOrder += gap < 0 ? 1 : 0;
+    this.next = gap >= 0 ? seq + 1 : this.next;
   }
 
   /** The writer wrote `written`: those never seen at the end count as missing too. */

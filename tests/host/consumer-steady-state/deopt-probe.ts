@@ -2,8 +2,9 @@
  * Child process of consumer-steady-state.test.ts, run with
  * --allow-natives-syntax --no-concurrent-recompilation (compiled when it says,
  * not whenever a background thread is done). A consumer is compiled after
- * plain pages only; then one page brings the first lost events, time extend
- * and carry past 2^30 ns. Prints one JSON line: V8's status bits of consume()
+ * plain pages only, each handed over whole; then one page, in two parts,
+ * brings the first lost events, time extend, carry past 2^30 ns and
+ * continued page. Prints one JSON line: V8's status bits of consume()
  * and EventCursor.next before and after, and what that page gave.
  */
 import { EventCursor, MappedConsumer } from '../../../reader/index.js';
@@ -15,11 +16,16 @@ const optimizationStatus = new Function('f', 'return %GetOptimizationStatus(f)')
 const prepareForOptimization = new Function('f', '%PrepareFunctionForOptimization(f)') as NativeHelper;
 const optimizeOnNextCall = new Function('f', '%OptimizeFunctionOnNextCall(f)') as NativeHelper;
 
-// IDs 1..4: plain pages, stamps far from a 2^30 boundary; 5: the rare cases.
+// IDs 1..4: plain pages, stamps far from a 2^30 boundary, each handed over whole. 5: the rare
+// cases, handed over in two parts (the second continues the page) after 7 lost events.
 const view = new DataView(new ArrayBuffer(6 * PAGE_SIZE));
 for (let id = 1; id <= 4; id++) writePage(view, id, 0x1000 + id * 100_000, 40);
-writePage(view, 5, 2 ** 30 - 500, 40, 20);
-const ring = new ScriptedRing(view, 4, 5, 7n);
+const rareBytes = writePage(view, 5, 2 ** 30 - 500, 40, 20);
+const firstPart = 10 * (4 + 6 * 4); // ten events, before the time extend
+const ring = new ScriptedRing(view, 4, [
+  { page: 5, read: firstPart, lost: 7n },
+  { page: 5, read: rareBytes, lost: 0n },
+]);
 const consumer = new MappedConsumer(ring, { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
 const options = { maxPages: 4 };
 const consume = MappedConsumer.prototype.consume;
@@ -32,6 +38,6 @@ optimizeOnNextCall(next);
 consumer.consume(visit, options);
 const before = { consume: optimizationStatus(consume), next: optimizationStatus(next) };
 ring.rare = true;
-const taken = consumer.consume(visit, { maxPages: 1 });
+const taken = consumer.consume(visit, { maxPages: 2 });
 const after = { consume: optimizationStatus(consume), next: optimizationStatus(next) };
 process.stdout.write(`${JSON.stringify({ before, after, lostEvents: String(taken.lostEvents), events: taken.events })}\n`);
