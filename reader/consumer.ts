@@ -16,7 +16,7 @@
  */
 import { EventCursor } from './cursor.js';
 import { eventOf, pageHeaderOf, type DecodedEvent, type FormatLookup, type Layouts } from './decoder.js';
-import { primeWalk } from './prime.js';
+import { primeConsume, primeWalk } from './prime.js';
 import { seekHandover, setHandover, type Handover } from './reader-cursor.js';
 import { SpinWait, type SpinWaitOptions } from './wait.js';
 
@@ -146,6 +146,7 @@ export class MappedConsumer {
     primeWalk();
     this.cursor = new EventCursor(ring.pagesView, formats.layouts);
     this.spin = new SpinWait(ring, this.cursor, formats.layouts.page.dataCapacity, waitOptions);
+    primeConsume(this);
   }
 
   /**

@@ -13,15 +13,21 @@
  *
  * primeWalk() walks one made-up page holding every record kind, whole and
  * from the middle, with a cursor of its own (same class, so the feedback is
- * the same functions'). It runs enough times for V8 to give the functions
- * feedback at all (V8 allocates it only after a few calls).
+ * the same functions'). primeConsume() runs a new consumer's consume() to its
+ * end without taking a page: V8 may compile consume() in the middle of its
+ * first long drain (on-stack replacement), and the code after its loops
+ * would otherwise deoptimize at every return. Both run often enough for V8 to
+ * give the functions feedback at all (it allocates it only after running
+ * about eight times a function's bytecode).
  */
 import { EventCursor } from './cursor.js';
 import { STANDARD_EVENT_HEADER, STANDARD_PAGE_HEADER } from './format.js';
+import type { MappedConsumer } from './consumer.js';
 import { seekHandover } from './reader-cursor.js';
 
-/** More than the calls after which V8 starts to collect a function's feedback (8 in Node 18 and 20). */
+/** Passes over the made-up page, and calls of consume() taking nothing: enough for V8 to collect feedback. */
 const PASSES = 32;
+const EMPTY_CALLS = 64;
 
 let primed = false;
 
@@ -39,6 +45,15 @@ export function primeWalk(): void {
     }
   }
   if (sum === 0) throw new Error('primeWalk: the made-up page has no events');
+}
+
+/** Run consume()'s return path (maxPages 0: no GET_READER_PAGE, nothing consumed). */
+export function primeConsume(consumer: MappedConsumer): void {
+  const takeNothing = { maxPages: 0 };
+  const ignore = (): void => {};
+  for (let call = 0; call < EMPTY_CALLS; call++) {
+    if (consumer.consume(ignore, takeNothing).pages !== 0) throw new Error('primeConsume: consume() took a page with maxPages 0');
+  }
 }
 
 /** A page stamped 2^30 - 50 ns: an event that carries, a time extend, a length-word event, a discarded event, an absolute stamp, an event, the end padding. */

@@ -7,8 +7,9 @@
  *
  * Allocation is measured as the growth of V8's new space over thousands of
  * handovers, with a collection just before (none can run in between: the
- * loop is synchronous). Deoptimization through V8's own status bits, in a
- * child process that compiles when it says (deopt-probe.ts).
+ * loop is synchronous). Deoptimization in child processes: through V8's own
+ * status bits, compiling when the probe says (deopt-probe.ts), and in what
+ * --trace-deopt prints (osr-probe.ts).
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -48,6 +49,14 @@ t.test('consume() stays optimized when the first lost events, time extend, 2^30 
     t.ok(before[name] & OPTIMIZED, `${name} optimized after plain pages (V8 status ${before[name].toString(2)})`);
     t.ok(after[name] & OPTIMIZED, `${name} still optimized after the rare page (V8 status ${after[name].toString(2)})`);
   }
+});
+
+t.test('consume() compiled in the middle of its first long drain does not deoptimize at each return', async (t) => {
+  const probe = fileURLToPath(new URL('./consumer-steady-state/osr-probe.js', import.meta.url));
+  const output = execFileSync(process.execPath, ['--trace-deopt', '--no-concurrent-osr', probe], { encoding: 'utf8' });
+  t.match(output, /^pages 21600$/m, 'every page handed over');
+  const deopts = output.split('\n').filter((line) => /deoptimizing .*<JSFunction consume /.test(line));
+  t.equal(deopts.length, 0, `consume() deoptimized ${deopts.length} times${deopts.length > 0 ? `, first: ${deopts[0]}` : ''}`);
 });
 
 t.test('consume() allocates nothing per page handed over or per event', async (t) => {

@@ -1,0 +1,20 @@
+/**
+ * Child process of consumer-steady-state.test.ts, run with --trace-deopt
+ * --no-concurrent-osr: a consumer's first call is a long drain (20,000
+ * handovers), long enough for V8 to compile consume() in the middle of it
+ * (on-stack replacement); then 200 short calls. The test counts the
+ * deoptimizations of consume() in what V8 prints.
+ */
+import { MappedConsumer } from '../../../reader/index.js';
+import { generatePages, LAYOUTS, PAGE_SIZE } from '../decode-speed/speed.js';
+import { ScriptedRing, visit } from './ring.js';
+
+const generated = generatePages(64, false);
+const bytes = new Uint8Array(65 * PAGE_SIZE);
+bytes.set(generated.bytes, PAGE_SIZE);
+const consumer = new MappedConsumer(new ScriptedRing(new DataView(bytes.buffer), 64), { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
+const options = { maxPages: 20_000 };
+let pages = consumer.consume(visit, options).pages;
+const short = { maxPages: 8 };
+for (let call = 0; call < 200; call++) pages += consumer.consume(visit, short).pages;
+process.stdout.write(`pages ${pages}\n`);
