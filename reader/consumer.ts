@@ -159,16 +159,18 @@ export class MappedConsumer {
     const ring = this.ring;
     const beforePage = ring.readerPageId();
     const beforeRead = ring.readerReadBytes();
-    if (!ring.getReaderPage()) {
-      this.idleHandovers = 0;
-      return false;
-    }
+    const handedOver = ring.getReaderPage();
+    // The store and the comparisons below run on every call, whichever way it goes: one first
+    // reached after V8 compiled this (EAGAIN, a continued page) would deoptimize it (see prime.ts).
+    this.idleHandovers = handedOver ? this.idleHandovers : 0;
+    if (!handedOver) return false;
     const readerPage = ring.readerPageId();
     const handover = this.handover;
     setHandover(handover, beforePage, beforeRead, readerPage, ring.readerReadBytes());
     const { start, end, newPage } = handover;
+    const empty = end === start;
     handover.lostEvents = newPage ? ring.readerLostEvents() : 0n;
-    this.idleHandovers = (this.idleHandovers + 1) * (!newPage && end === start ? 1 : 0);
+    this.idleHandovers = (this.idleHandovers + 1) * (!newPage && empty ? 1 : 0);
     if (this.idleHandovers > TOLERATED_IDLE_HANDOVERS) throw new StalledHandoverError(readerPage, this.idleHandovers);
     seekHandover(this.cursor, ring.pageOffset(readerPage), handover);
     this.spin.consumed(end - start, handover.lostEvents > 0n);

@@ -27,8 +27,8 @@ const OPTIMIZED = 1 << 4;
 
 interface ProbeOutput {
   /** V8's status bits of consume() and EventCursor.next. */
-  readonly before: { readonly consume: number; readonly next: number };
-  readonly after: { readonly consume: number; readonly next: number };
+  readonly before: Readonly<Record<'consume' | 'next', number>>;
+  readonly after: Readonly<Record<'consume' | 'next', number>>;
   readonly lostEvents: string;
   readonly events: number;
 }

@@ -14,16 +14,17 @@ export interface RareHandover {
 
 /**
  * A ring over pages in one buffer (page ID n at n * PAGE_SIZE) whose
- * GET_READER_PAGE swaps in the next page of IDs 1..cycle, whole; or, while
- * `rare` is set, the next of `rareHandovers`.
+ * GET_READER_PAGE swaps in the next page of IDs 1..cycle, whole; or, after
+ * setRare(true), the next of `rareHandovers`.
+ *
+ * Its state lives in a typed array, as the real ring's lives in the meta
+ * page: V8 compiles a read of an object field that was never changed as a
+ * constant, and a test ring whose fields change only for the rare case
+ * would throw the consumer's compiled code away where the real one does not.
  */
 export class ScriptedRing implements HandoverSource {
   readonly pageIdCount: number;
-  rare = false;
-  private readerPage = 0;
-  private readerRead = 0;
-  private lost = 0n;
-  private rareNext = 0;
+  private readonly state = new Uint32Array(6);
 
   constructor(
     readonly pagesView: DataView,
@@ -33,38 +34,56 @@ export class ScriptedRing implements HandoverSource {
     this.pageIdCount = pagesView.byteLength / PAGE_SIZE;
   }
 
+  setRare(on: boolean): void {
+    this.state[RARE] = on ? 1 : 0;
+  }
   pageOffset(id: number): number {
     return id * PAGE_SIZE;
   }
   readerPageId(): number {
-    return this.readerPage;
+    return this.state[READER_PAGE]!;
   }
   readerReadBytes(): number {
-    return this.readerRead;
+    return this.state[READER_READ]!;
   }
+  /** As RingBufferMapping's: two words, and no BigInt made for 0. */
   readerLostEvents(): bigint {
-    return this.lost;
+    const low = this.state[LOST_LOW]!;
+    const high = this.state[LOST_HIGH]!;
+    return low === 0 && high === 0 ? 0n : (BigInt(high) << 32n) | BigInt(low);
   }
   headPageId(): number {
     return 0;
   }
   getReaderPage(): boolean {
-    if (this.rare) {
-      const { page, read, lost } = this.rareHandovers[this.rareNext++ % this.rareHandovers.length]!;
-      this.readerPage = page;
-      this.readerRead = read;
-      this.lost = lost;
+    const state = this.state;
+    if (state[RARE] === 1) {
+      const { page, read, lost } = this.rareHandovers[state[RARE_NEXT]!++ % this.rareHandovers.length]!;
+      state[READER_PAGE] = page;
+      state[READER_READ] = read;
+      state[LOST_LOW] = Number(lost & 0xffff_ffffn);
+      state[LOST_HIGH] = Number(lost >> 32n);
       return true;
     }
-    this.readerPage = (this.readerPage % this.cycle) + 1;
-    this.readerRead = this.pagesView.getUint32(this.readerPage * PAGE_SIZE + LAYOUTS.page.commitOffset, true) & 0x3fff_ffff;
-    this.lost = 0n;
+    const page = (state[READER_PAGE]! % this.cycle) + 1;
+    state[READER_PAGE] = page;
+    state[READER_READ] = this.pagesView.getUint32(page * PAGE_SIZE + LAYOUTS.page.commitOffset, true) & 0x3fff_ffff;
+    state[LOST_LOW] = 0;
+    state[LOST_HIGH] = 0;
     return true;
   }
   poll(): boolean {
     return true;
   }
 }
+
+/** ScriptedRing.state's words. */
+const READER_PAGE = 0;
+const READER_READ = 1;
+const LOST_LOW = 2;
+const LOST_HIGH = 3;
+const RARE = 4;
+const RARE_NEXT = 5;
 
 const TYPE_LEN = 6;
 const TIME_EXTEND = 30;
