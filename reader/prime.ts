@@ -29,12 +29,13 @@ import { seekHandover } from './reader-cursor.js';
 const PASSES = 32;
 const EMPTY_CALLS = 64;
 
-let primed = false;
+let walkPrimed = false;
+let consumePrimed = false;
 
 /** Walk the made-up page (once per process; later calls return at once). */
 export function primeWalk(): void {
-  if (primed) return;
-  primed = true;
+  if (walkPrimed) return;
+  walkPrimed = true;
   const { page, skipTo, bytes } = primingPage();
   const cursor = new EventCursor(page, { page: STANDARD_PAGE_HEADER, event: STANDARD_EVENT_HEADER, littleEndian: true });
   let sum = 0;
@@ -47,8 +48,14 @@ export function primeWalk(): void {
   if (sum === 0) throw new Error('primeWalk: the made-up page has no events');
 }
 
-/** Run consume()'s return path (maxPages 0: no GET_READER_PAGE, nothing consumed). */
+/**
+ * Run consume()'s return path (maxPages 0: no GET_READER_PAGE, nothing
+ * consumed), once per process: the feedback is the function's, whichever
+ * consumer runs it.
+ */
 export function primeConsume(consumer: MappedConsumer): void {
+  if (consumePrimed) return;
+  consumePrimed = true;
   const takeNothing = { maxPages: 0 };
   const ignore = (): void => {};
   for (let call = 0; call < EMPTY_CALLS; call++) {

@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { MappedConsumer } from '../../reader/index.js';
-import { generatePages, LAYOUTS, PAGE_SIZE } from './decode-speed/speed.js';
-import { ScriptedRing, visit } from './consumer-steady-state/ring.js';
+import { LAYOUTS } from './decode-speed/speed.js';
+import { generatedRing, visit } from './consumer-steady-state/ring.js';
 
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
@@ -60,11 +60,7 @@ t.test('consume() compiled in the middle of its first long drain does not deopti
 });
 
 t.test('consume() allocates nothing per page handed over or per event', async (t) => {
-  const generated = generatePages(64, false);
-  const bytes = new Uint8Array(65 * PAGE_SIZE);
-  bytes.set(generated.bytes, PAGE_SIZE); // IDs 1..64; ID 0, the reader page at the start, stays empty
-  const ring = new ScriptedRing(new DataView(bytes.buffer), 64);
-  const consumer = new MappedConsumer(ring, { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
+  const consumer = new MappedConsumer(generatedRing(64), { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
   const options = { maxPages: 8 };
   const run = (calls: number): { pages: number; events: number } => {
     let pages = 0;

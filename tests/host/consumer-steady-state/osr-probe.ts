@@ -6,13 +6,10 @@
  * deoptimizations of consume() in what V8 prints.
  */
 import { MappedConsumer } from '../../../reader/index.js';
-import { generatePages, LAYOUTS, PAGE_SIZE } from '../decode-speed/speed.js';
-import { ScriptedRing, visit } from './ring.js';
+import { LAYOUTS } from '../decode-speed/speed.js';
+import { generatedRing, visit } from './ring.js';
 
-const generated = generatePages(64, false);
-const bytes = new Uint8Array(65 * PAGE_SIZE);
-bytes.set(generated.bytes, PAGE_SIZE);
-const consumer = new MappedConsumer(new ScriptedRing(new DataView(bytes.buffer), 64), { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
+const consumer = new MappedConsumer(generatedRing(64), { layouts: LAYOUTS, lookup: () => null }, { maxSpinUs: 0 });
 const options = { maxPages: 20_000 };
 let pages = consumer.consume(visit, options).pages;
 const short = { maxPages: 8 };

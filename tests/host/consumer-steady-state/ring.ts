@@ -3,7 +3,7 @@
  * buffer, handed over in a fixed order.
  */
 import type { EventCursor, HandoverSource } from '../../../reader/index.js';
-import { LAYOUTS, PAGE_SIZE } from '../decode-speed/speed.js';
+import { generatePages, LAYOUTS, PAGE_SIZE } from '../decode-speed/speed.js';
 
 /** One GET_READER_PAGE of the rare sequence: page `page` with `read` data bytes consumed, after `lost` lost events. */
 export interface RareHandover {
@@ -75,6 +75,13 @@ export class ScriptedRing implements HandoverSource {
   poll(): boolean {
     return true;
   }
+}
+
+/** A ScriptedRing cycling over `pages` generated pages (IDs 1..pages; ID 0, the reader page at the start, empty). */
+export function generatedRing(pages: number): ScriptedRing {
+  const bytes = new Uint8Array((pages + 1) * PAGE_SIZE);
+  bytes.set(generatePages(pages, false).bytes, PAGE_SIZE);
+  return new ScriptedRing(new DataView(bytes.buffer), pages);
 }
 
 /** ScriptedRing.state's words. */
