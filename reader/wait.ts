@@ -12,6 +12,12 @@
  * `maxSpinUs` after each drain, and goes back to poll() after a watch that
  * saw nothing. With `maxSpinUs: 0` it only ever polls.
  *
+ * The watch is off by default (maxSpinUs 0). A watching reader burns its CPU,
+ * and where we could measure it (QEMU TCG, two vCPUs on two host cores, where
+ * that CPU is taken from the writer and the emulator) it lost more events than
+ * poll() alone and cost 1.2-2x the CPU per MB on every ring and rate
+ * (README's bench). Turn it on where the reader has a core to itself.
+ *
  * A watch ends early only for a batch worth a GET_READER_PAGE: half a page
  * behind the writer on the reader page, or the writer gone on to the next
  * page. Chasing the writer event by event would cost a system call per event
@@ -28,7 +34,7 @@ export interface SpinWaitOptions {
   readonly riskFraction: number;
 }
 
-export const DEFAULT_SPIN_WAIT: SpinWaitOptions = { maxSpinUs: 1000, riskFraction: 0.75 };
+export const DEFAULT_SPIN_WAIT: SpinWaitOptions = { maxSpinUs: 0, riskFraction: 0.75 };
 
 type WatchedRing = Pick<HandoverSource, 'pageIdCount' | 'pageOffset' | 'readerPageId' | 'readerReadBytes' | 'headPageId' | 'poll'>;
 

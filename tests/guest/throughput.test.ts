@@ -27,7 +27,7 @@ import { commandLineValue } from '../../guest/cmdline.js';
 import { ChildHelper, describeChild } from './lib/children.js';
 import { BENCH_BINARY } from './lib/paths.js';
 import { traceTest } from './lib/trace-test.js';
-import { DEFAULT_SPIN_WAIT, onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
+import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
 
 const WRITER_CPU = 1;
 const READER_CPU = 0;
@@ -36,8 +36,8 @@ const seconds = Number(commandLineValue('bench_seconds') ?? '1');
 const full = commandLineValue('bench') === 'full';
 const copyPathsOnly = commandLineValue('bench_methods') === 'copy';
 const plan = benchPlan({ full, copyPathsOnly, rounds: Number(commandLineValue('bench_rounds') ?? '1') });
-/** node-mmap's longest in-place watch before poll(), µs (the library's default). */
-const NODE_SPIN_US = DEFAULT_SPIN_WAIT.maxSpinUs;
+/** node-mmap's longest in-place watch before poll(), µs (the library's watch is off by default). */
+const NODE_SPIN_US = 1000;
 
 /** What one reader prints; the test adds the ring size and buffer_percent it set. */
 type Measured = Omit<BenchResult, 'ringKb' | 'bufferPercent' | 'round'>;

@@ -706,6 +706,10 @@ t.test('SpinWait: polls while the reader keeps up; watches the pages after a clo
   t.equal(quiet.wait(0), false);
   t.same(quiet.waitCounts, { spinsFound: 0, spinsTimedOut: 1, polls: 2 }, 'no close call since: no watch');
   t.throws(() => new MappedConsumer(ring, FAKE_FORMATS, { maxSpinUs: -1 }), RangeError);
+  const byDefault = new MappedConsumer(new FakeRing(pages, { readerPage: 1, readerRead: 0 }, []), FAKE_FORMATS);
+  (byDefault as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(8, true);
+  byDefault.wait(0);
+  t.same(byDefault.waitCounts, { spinsFound: 0, spinsTimedOut: 0, polls: 1 }, 'the watch is off by default: a close call still polls');
 });
 
 t.test('EventCursor: time stamps past 2^53 ns stay exact (two small-integer parts), through deltas, extends and absolute stamps', async (t) => {
