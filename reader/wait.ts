@@ -15,8 +15,8 @@
  * The watch is off by default (maxSpinUs 0). A watching reader burns its CPU,
  * and where we could measure it (QEMU TCG, two vCPUs on two host cores, where
  * that CPU is taken from the writer and the emulator) it lost more events than
- * poll() alone and cost 1.2-2x the CPU per MB on every ring and rate
- * (README's bench). Turn it on where the reader has a core to itself.
+ * poll() alone on a 32 KB ring, at 1.3-2.1x the CPU per MB, and no fewer on a
+ * 1 MB ring (README's bench). Turn it on where the reader has a core to itself.
  *
  * A watch ends early only for a batch worth a GET_READER_PAGE: half a page
  * behind the writer on the reader page, or the writer gone on to the next
