@@ -4,15 +4,12 @@
  * nothing comes out twice.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import {
   type DecodedEvent,
   type HandedOverPage,
   kbForRingPages,
   MappedConsumer,
   onlineCpus,
-  perCpuPath,
   readTraceFile,
   resetBuffer,
   RingBufferMapping,
@@ -22,7 +19,7 @@ import {
   writeMarkers,
   writeTraceFile,
 } from '../../reader/index.js';
-import { BENCH_BINARY } from './lib/paths.js';
+import { runRbmapBench, statsCount } from './lib/bench-markers.js';
 import { markersOf, numberedMarkers, pagesWorthOf } from './lib/markers.js';
 import { formats } from './lib/ring.js';
 import { traceTest } from './lib/trace-test.js';
@@ -124,13 +121,6 @@ traceTest('overrun: a writer lapping a mapped reader mid-way: every event is rea
   assert.equal(meta.entries, BigInt(all.length), 'entries counts every event written');
 });
 
-/** per_cpu/cpuN/stats's entries: events written and neither read nor overwritten. */
-function unreadEntriesOf(cpu: number): bigint {
-  const match = /^entries: (\d+)$/m.exec(readFileSync(perCpuPath(topLevel, cpu, 'stats'), 'utf8'));
-  if (match === null) throw new Error(`no entries in per_cpu/cpu${cpu}/stats`);
-  return BigInt(match[1]!);
-}
-
 const CHASE_WRITER_CPU = 1;
 const CHASE_RUNS = 10;
 const CHASE_SECONDS = 3;
@@ -151,10 +141,9 @@ traceTest(
     resetBuffer(topLevel);
     for (let run = 1; run <= CHASE_RUNS; run++) {
       const args = ['mmap', String(CHASE_WRITER_CPU), '0', String(CHASE_SECONDS), '0', '64'];
-      const bench = spawnSync(BENCH_BINARY, args, { encoding: 'utf8', timeout: CHASE_SECONDS * 1000 + 60_000 });
-      assert.equal(bench.status, 0, `rbmap-bench ${args.join(' ')}: exit ${bench.status}, signal ${bench.signal}, stderr ${JSON.stringify(bench.stderr.trim())}`);
-      const { written, missing, overrun } = JSON.parse(bench.stdout) as { written: number; missing: number; overrun: number };
-      const unread = unreadEntriesOf(CHASE_WRITER_CPU);
+      const { written, missing, overrun } = runRbmapBench<{ written: number; missing: number; overrun: number }>(args, CHASE_SECONDS);
+      // stats' entries: events written and neither read nor overwritten.
+      const unread = statsCount(CHASE_WRITER_CPU, 'entries');
       const what = `run ${run}: ${written} markers written, ${missing} never handed over, overrun ${overrun}`;
       assert.equal(unread, 0n, `${what}: ${unread} events were neither handed over nor counted as overwritten`);
       assert.equal(missing, overrun, `${what}: every marker not handed over was overwritten`);

@@ -20,12 +20,11 @@
  * --no-patches, a kernel without the series) measures read() and splice() only.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import type { BenchResult } from '../../harness/results/bench.js';
 import { benchPlan, type BenchMethod } from '../../guest/benchPlan.js';
 import { commandLineValue } from '../../guest/cmdline.js';
 import { ChildHelper, describeChild } from './lib/children.js';
-import { BENCH_BINARY } from './lib/paths.js';
+import { runRbmapBench } from './lib/bench-markers.js';
 import { traceTest } from './lib/trace-test.js';
 import { onlineCpus, readTraceFile, setBufferSizeKb, topLevel, writeTraceFile } from '../../reader/index.js';
 
@@ -53,9 +52,7 @@ async function measure(method: BenchMethod, rate: number): Promise<Measured> {
     assert.equal(result.code, 0, describeChild(result));
     return JSON.parse(result.stdout) as Measured;
   }
-  const run = spawnSync(BENCH_BINARY, [method, ...args], { encoding: 'utf8', timeout: seconds * 1000 + 60_000 });
-  assert.equal(run.status, 0, `rbmap-bench ${method} ${args.join(' ')}: exit ${run.status}, signal ${run.signal}, stderr ${JSON.stringify(run.stderr.trim())}`);
-  return JSON.parse(run.stdout) as Measured;
+  return runRbmapBench<Measured>([method, ...args], seconds);
 }
 
 traceTest(

@@ -684,6 +684,11 @@ t.test('MappedConsumer.consume: caughtUpBytes ends the call after a small handov
   t.same([consumer.consume(() => undefined).events, ring.ioctls], [1, 4], 'without caughtUpBytes: to EAGAIN');
 });
 
+/** Tell a consumer's SpinWait that `bytes` were consumed (`lost`: after lost events), as nextPage() does. */
+function closeCall(consumer: MappedConsumer, bytes: number, lost: boolean): void {
+  (consumer as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(bytes, lost);
+}
+
 t.test('SpinWait: polls while the reader keeps up; watches the pages after a close call, and goes back to poll() when a watch sees nothing', async (t) => {
   const pages = new Map<number, Uint8Array>([[0, new Uint8Array(PAGE_SIZE)], [1, new PageBuilder(0n).event(1, markerPayload('x')).commit()]]);
   const ring = new FakeRing(pages, { readerPage: 1, readerRead: 0 }, []);
@@ -691,14 +696,14 @@ t.test('SpinWait: polls while the reader keeps up; watches the pages after a clo
   t.equal(consumer.wait(0), false, 'nothing consumed yet: poll()');
   t.same(consumer.waitCounts, { spinsFound: 0, spinsTimedOut: 0, polls: 1 });
   // A lost-events page is a close call: the next wait watches, and the reader page holds unread data.
-  (consumer as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(8, true);
+  closeCall(consumer, 8, true);
   t.equal(consumer.wait(0), true, 'the watch saw committed data past reader_read');
   t.same(consumer.waitCounts, { spinsFound: 1, spinsTimedOut: 0, polls: 1 });
   const quiet = new MappedConsumer(new FakeRing(new Map([[0, new Uint8Array(PAGE_SIZE)], [1, new Uint8Array(PAGE_SIZE)]]), { readerPage: 1, readerRead: 0 }, []), FAKE_FORMATS, {
     maxSpinUs: 500,
     riskFraction: 0.5,
   });
-  (quiet as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(PAGE_SIZE, false);
+  closeCall(quiet, PAGE_SIZE, false);
   const started = performance.now();
   t.equal(quiet.wait(0), false);
   t.ok(performance.now() - started >= 0.5, 'watched for maxSpinUs before it gave up');
@@ -707,7 +712,7 @@ t.test('SpinWait: polls while the reader keeps up; watches the pages after a clo
   t.same(quiet.waitCounts, { spinsFound: 0, spinsTimedOut: 1, polls: 2 }, 'no close call since: no watch');
   t.throws(() => new MappedConsumer(ring, FAKE_FORMATS, { maxSpinUs: -1 }), RangeError);
   const byDefault = new MappedConsumer(new FakeRing(pages, { readerPage: 1, readerRead: 0 }, []), FAKE_FORMATS);
-  (byDefault as unknown as { spin: { consumed(bytes: number, lost: boolean): void } }).spin.consumed(8, true);
+  closeCall(byDefault, 8, true);
   byDefault.wait(0);
   t.same(byDefault.waitCounts, { spinsFound: 0, spinsTimedOut: 0, polls: 1 }, 'the watch is off by default: a close call still polls');
 });

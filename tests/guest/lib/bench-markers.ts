@@ -2,16 +2,31 @@
  * What the benchmark's readers count, shared by its TypeScript children (the
  * C reader, rootfs/bench/rbmap_bench.c, counts the same way): the marker
  * sequence numbers seen, skipped and out of order, and the writer CPU's
- * overrun counter.
+ * overrun counter; and the C benchmark run from a guest test.
  */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { perCpuPath, topLevel } from '../../../reader/index.js';
+import { BENCH_BINARY } from './paths.js';
+
+/** A count of per_cpu/cpuN/stats ("overrun", "entries", ...). */
+export function statsCount(cpu: number, field: string): bigint {
+  const match = new RegExp(`^${field}: (\\d+)$`, 'm').exec(readFileSync(perCpuPath(topLevel, cpu, 'stats'), 'utf8'));
+  if (match === null) throw new Error(`no ${field} in per_cpu/cpu${cpu}/stats`);
+  return BigInt(match[1]!);
+}
 
 /** per_cpu/cpuN/stats's overrun: events the writer overwrote. */
 export function overrunOf(cpu: number): bigint {
-  const match = /overrun: (\d+)/.exec(readFileSync(perCpuPath(topLevel, cpu, 'stats'), 'utf8'));
-  if (match === null) throw new Error(`no overrun in per_cpu/cpu${cpu}/stats`);
-  return BigInt(match[1]!);
+  return statsCount(cpu, 'overrun');
+}
+
+/** Run the C benchmark (rootfs/bench/rbmap_bench.c) to its end; its one JSON line, parsed. */
+export function runRbmapBench<T>(args: readonly string[], seconds: number): T {
+  const run = spawnSync(BENCH_BINARY, args, { encoding: 'utf8', timeout: seconds * 1000 + 60_000 });
+  assert.equal(run.status, 0, `rbmap-bench ${args.join(' ')}: exit ${run.status}, signal ${run.signal}, stderr ${JSON.stringify(run.stderr.trim())}`);
+  return JSON.parse(run.stdout) as T;
 }
 
 /** The markers "rbmb <n> ..." a reader saw, as rbmap-bench's see_marker() counts them. */
