@@ -200,8 +200,11 @@ export class RingBufferMapping implements HandoverSource {
    */
   getReaderPage(): boolean {
     const result = sys.ioctlErrno(this.fd, TRACE_MMAP_IOCTL_GET_READER_PAGE);
+    // Loaded before the success test: a field first touched on the first EAGAIN after
+    // V8 compiled the caller would throw that code away (a deoptimization per run).
+    const eagain = this.eagain;
     if (result >= 0) return true;
-    if (result === -this.eagain) return false;
+    if (result === -eagain) return false;
     throw sys.errnoError(-result, 'ioctl(GET_READER_PAGE)');
   }
 
