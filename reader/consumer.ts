@@ -36,6 +36,8 @@ export interface HandoverSource {
   getReaderPage(): boolean;
   /** poll() for POLLIN: true when readable, false on timeout. */
   poll(timeoutMs: number): boolean;
+  /** poll() on Node's event loop: the process goes on meanwhile. */
+  pollAsync(timeoutMs: number): Promise<boolean>;
 }
 
 /** What one GET_READER_PAGE that returned 0 handed over, as objects. */
@@ -271,6 +273,15 @@ export class MappedConsumer {
    */
   wait(timeoutMs: number): boolean {
     return this.spin.wait(timeoutMs);
+  }
+
+  /**
+   * wait(), with the poll() on Node's event loop: timers, signals and other I/O
+   * go on while it waits, and no turn of the loop is spent while nothing comes.
+   * One pending at a time per ring.
+   */
+  waitAsync(timeoutMs: number): Promise<boolean> {
+    return this.spin.waitAsync(timeoutMs);
   }
 
   /** How the last waits went (spins that found data, spins that timed out, polls). */

@@ -237,6 +237,11 @@ export class RingBufferMapping implements HandoverSource {
     return (sys.poll(this.fd, this.pollIn, timeoutMs) & this.pollIn) !== 0;
   }
 
+  /** poll() on Node's event loop (see sys.pollAsync): resolves true when readable, false on timeout. */
+  async pollAsync(timeoutMs: number): Promise<boolean> {
+    return ((await sys.pollAsync(this.fd, this.pollIn, timeoutMs)) & this.pollIn) !== 0;
+  }
+
   /** Byte offset of the data page with this ID in the mapping (and in the file). */
   pageOffset(id: number): number {
     if (!Number.isInteger(id) || id < 0 || id >= this.pageIdCount) {

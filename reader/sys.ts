@@ -71,6 +71,7 @@ interface RawAddon {
   ioctl(fd: number, request: number, arg?: number | bigint): number;
   ioctlErrno(fd: number, request: number): number;
   poll(fd: number, events: number, timeoutMs: number): number;
+  pollAsync(fd: number, events: number, timeoutMs: number, callback: (result: number) => void): void;
   splice(fd: number, length: number, flags?: number): Buffer;
   isatty(fd: number): { tty: boolean; errno: number };
   setAffinity(cpu: number): void;
@@ -84,7 +85,7 @@ interface RawAddon {
 
 const rawFunctions = [
   'mmap', 'mmapRaw', 'munmap', 'munmapRange', 'viewOf', 'mprotect', 'madvise', 'mremap', 'ioctl', 'ioctlErrno',
-  'poll', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize', 'perfCpuClockOpen', 'perfEventId',
+  'poll', 'pollAsync', 'splice', 'isatty', 'setAffinity', 'forkProbe', 'touch', 'pageSize', 'perfCpuClockOpen', 'perfEventId',
 ] as const;
 
 function isRawAddon(value: unknown): value is RawAddon {
@@ -216,6 +217,32 @@ export function ioctlErrno(fd: number, request: number): number {
 /** poll(2) on one fd; returns revents, 0 on timeout. A negative timeout waits forever. */
 export function poll(fd: number, events: number, timeoutMs: number): number {
   return withErrnoName(() => addon().poll(fd, events, timeoutMs));
+}
+
+/** Fds with a pollAsync() pending: libuv watches an fd once at a time. */
+const pendingAsyncPolls = new Set<number>();
+
+/**
+ * poll(2) on one fd without stopping the process: the fd joins Node's event
+ * loop until it is ready or `timeoutMs` has passed (negative: no timeout).
+ * Resolves with revents, 0 on timeout; rejects with a SysError. One wait per
+ * fd at a time (a second one is refused with an Error); the fd keeps its
+ * O_NONBLOCK flag as it was.
+ */
+export function pollAsync(fd: number, events: number, timeoutMs: number): Promise<number> {
+  if (pendingAsyncPolls.has(fd)) {
+    return Promise.reject(new Error(`pollAsync: fd ${fd} already has a wait pending; await it before waiting again`));
+  }
+  return new Promise((resolve, reject) => {
+    withErrnoName(() =>
+      addon().pollAsync(fd, events, timeoutMs, (result) => {
+        pendingAsyncPolls.delete(fd);
+        if (result >= 0) resolve(result);
+        else reject(errnoError(-result, 'poll'));
+      }),
+    );
+    pendingAsyncPolls.add(fd);
+  });
 }
 
 /**

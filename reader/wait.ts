@@ -36,7 +36,7 @@ export interface SpinWaitOptions {
 
 export const DEFAULT_SPIN_WAIT: SpinWaitOptions = { maxSpinUs: 0, riskFraction: 0.75 };
 
-type WatchedRing = Pick<HandoverSource, 'pageIdCount' | 'pageOffset' | 'readerPageId' | 'readerReadBytes' | 'headPageId' | 'poll'>;
+type WatchedRing = Pick<HandoverSource, 'pageIdCount' | 'pageOffset' | 'readerPageId' | 'readerReadBytes' | 'headPageId' | 'poll' | 'pollAsync'>;
 
 export class SpinWait {
   readonly options: SpinWaitOptions;
@@ -70,19 +70,31 @@ export class SpinWait {
   }
 
   wait(timeoutMs: number): boolean {
+    if (this.watchedAndFound()) return true;
+    this.counts.polls++;
+    return this.ring.poll(timeoutMs);
+  }
+
+  /** wait() whose poll() leaves the process to Node's event loop meanwhile (the watch, if any, does not). */
+  waitAsync(timeoutMs: number): Promise<boolean> {
+    if (this.watchedAndFound()) return Promise.resolve(true);
+    this.counts.polls++;
+    return this.ring.pollAsync(timeoutMs);
+  }
+
+  /** True when this wait watched the pages and saw data; false when it is poll()'s turn. */
+  private watchedAndFound(): boolean {
     if (this.options.maxSpinUs > 0 && (this.lostSinceWait || this.bytesSinceWait > this.riskBytes)) this.watching = true;
     this.bytesSinceWait = 0;
     this.lostSinceWait = false;
-    if (this.watching) {
-      if (this.watch()) {
-        this.counts.spinsFound++;
-        return true;
-      }
-      this.counts.spinsTimedOut++;
-      this.watching = false;
+    if (!this.watching) return false;
+    if (this.watch()) {
+      this.counts.spinsFound++;
+      return true;
     }
-    this.counts.polls++;
-    return this.ring.poll(timeoutMs);
+    this.counts.spinsTimedOut++;
+    this.watching = false;
+    return false;
   }
 
   /**

@@ -87,6 +87,7 @@ NAPI_MODULE_INIT()
 		METHOD("ioctl", js_ioctl),
 		METHOD("ioctlErrno", js_ioctl_errno),
 		METHOD("poll", js_poll),
+		METHOD("pollAsync", js_poll_async),
 		METHOD("splice", js_splice),
 		METHOD("isatty", js_isatty),
 		METHOD("setAffinity", js_set_affinity),

@@ -2,8 +2,8 @@
 /*
  * What the parts of the rbmap_sys addon share.
  *
- * errors.c throws, args.c reads arguments and makes results; memory.c, fd.c
- * and cpu.c hold the functions the module exports, which rbmap_sys.c
+ * errors.c throws, args.c reads arguments and makes results; memory.c, fd.c,
+ * wait.c and cpu.c hold the functions the module exports, which rbmap_sys.c
  * registers. Every .c file of this folder is built into the one addon.
  */
 #ifndef RBMAP_SYS_H
@@ -79,6 +79,9 @@ napi_value js_ioctl_errno(napi_env env, napi_callback_info info);
 napi_value js_poll(napi_env env, napi_callback_info info);
 napi_value js_splice(napi_env env, napi_callback_info info);
 napi_value js_isatty(napi_env env, napi_callback_info info);
+
+/* wait.c: waits on Node's event loop. */
+napi_value js_poll_async(napi_env env, napi_callback_info info);
 
 /* cpu.c: CPU affinity and per-CPU perf events. */
 napi_value js_set_affinity(napi_env env, napi_callback_info info);

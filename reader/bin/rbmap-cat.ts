@@ -10,7 +10,8 @@
  * and, before the first event of a page that came after overwritten events,
  *   CPU n: LOST k EVENTS
  * It starts where the previous reader of the CPU stopped (reader_read).
- * With --follow it keeps waiting (poll(), then a periodic drain) until SIGINT.
+ * With --follow it waits on every CPU at once (poll() on Node's event loop,
+ * and a drain at least every half second) until SIGINT.
  * At the end it prints entries and overrun from each meta page.
  */
 import { parseArgs } from 'node:util';
@@ -119,6 +120,32 @@ function printBatch(readers: readonly CpuReader[], formats: TraceFormats, comms:
   return lines.length;
 }
 
+/** Longest wait of one CPU in --follow before a drain anyway (buffer_percent may hold a small batch back). */
+const FOLLOW_WAIT_MS = 500;
+
+/**
+ * Until SIGINT: every CPU waits at once on Node's event loop; when one wakes,
+ * a batch of all of them is printed and that CPU waits again.
+ */
+async function follow(readers: readonly CpuReader[], formats: TraceFormats, comms: Map<number, string>): Promise<void> {
+  const interrupted = new Promise<null>((resolve) => process.once('SIGINT', () => resolve(null)));
+  process.stderr.write(`rbmap-cat: following ${readers.map((reader) => `cpu${reader.cpu}`).join(' ')} (interrupt to stop)\n`);
+  const waits = new Map<CpuReader, Promise<CpuReader>>();
+  const waitOn = (reader: CpuReader): void => {
+    waits.set(reader, reader.consumer.waitAsync(FOLLOW_WAIT_MS).then(() => reader));
+  };
+  for (const reader of readers) waitOn(reader);
+  for (;;) {
+    const woken = await Promise.race([interrupted, ...waits.values()]);
+    if (woken === null) break;
+    // Between waits, what is there: not the writer's events one GET_READER_PAGE at a time.
+    printBatch(readers, formats, comms, formats.layouts.page.dataCapacity / 2);
+    waitOn(woken);
+  }
+  // A ring is not closed under a wait that is still watching its fd.
+  await Promise.all(waits.values());
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const formats = new TraceFormats();
@@ -129,25 +156,8 @@ async function main(): Promise<void> {
       readers.push({ cpu, ring, consumer: new MappedConsumer(ring, formats) });
     }
     const comms = savedCmdlines(traceArray(options.instance));
-    let interrupted = false;
-    process.on('SIGINT', () => {
-      interrupted = true;
-    });
     printBatch(readers, formats, comms);
-    if (options.follow) {
-      process.stderr.write(`rbmap-cat: following ${readers.map((reader) => `cpu${reader.cpu}`).join(' ')} (interrupt to stop)\n`);
-      const slice = Math.max(50, Math.floor(500 / readers.length));
-      while (!interrupted) {
-        for (const reader of readers) {
-          reader.consumer.wait(slice);
-          if (interrupted) break;
-        }
-        // Between waits, what is there: not the writer's events one GET_READER_PAGE at a time.
-        printBatch(readers, formats, comms, formats.layouts.page.dataCapacity / 2);
-        // Let the SIGINT handler run.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+    if (options.follow) await follow(readers, formats, comms);
     for (const reader of readers) {
       const meta = reader.ring.updateMeta();
       process.stdout.write(`cpu${reader.cpu}: entries=${meta.entries} overrun=${meta.overrun}\n`);

@@ -137,6 +137,30 @@ traceTest('rbmap-cat --follow prints markers written while it waits and stops on
   assert.match(result.stdout, new RegExp(`^cpu0: entries=${markers.length} overrun=0$`, 'm'));
 });
 
+traceTest('rbmap-cat --follow waits on every CPU at once and prints their markers in time order', async ({ cleanup }) => {
+  setBufferSizeKb(topLevel, kbForRingPages(8), 0);
+  setBufferSizeKb(topLevel, kbForRingPages(8), 1);
+  resetBuffer(topLevel);
+  const child = new ChildHelper(readerScript('bin/rbmap-cat'), ['--follow']);
+  cleanup.add('stop rbmap-cat', () => child.kill());
+  cleanup.add('back to CPU 0', () => sys.setAffinity(0));
+  await child.waitFor(/following cpu0 cpu1/, 30_000, 'stderr');
+  const markers = numberedMarkers('both', 20);
+  sys.setAffinity(1);
+  writeMarkers(topLevel, markers.slice(0, 10));
+  await child.waitFor(/\[001\]\s+\S+: print: both-000009$/m, 30_000);
+  sys.setAffinity(0);
+  writeMarkers(topLevel, markers.slice(10));
+  await child.waitFor(/\[000\]\s+\S+: print: both-000019$/m, 30_000);
+  child.signal('SIGINT');
+  const result = await child.result(30_000);
+  assert.equal(result.code, 0, describeChild(result));
+  const printed = [...result.stdout.matchAll(/: print: (both-\d{6})$/gm)].map((match) => match[1]);
+  assert.deepEqual(printed, markers);
+  assert.match(result.stdout, /^cpu0: entries=10 overrun=0$/m);
+  assert.match(result.stdout, /^cpu1: entries=10 overrun=0$/m);
+});
+
 traceTest('the reader README example (reader/examples/print-cpu.ts) prints the mapped markers and the meta counts', async ({ cleanup }) => {
   const { markers, printed } = await readerScriptOverMarkers(cleanup, 'examples/print-cpu', ['0', '1'], 'example', 20);
   assert.deepEqual(printed.map((line) => /: print: (example-\d{6})$/.exec(line)?.[1] ?? `unexpected line: ${line}`), markers);

@@ -581,6 +581,7 @@ class FakeRing implements HandoverSource {
   readonly pagesView: DataView;
   private state: FakeReaderState;
   ioctls = 0;
+  asyncPolls = 0;
 
   constructor(
     pages: ReadonlyMap<number, Uint8Array>,
@@ -625,6 +626,11 @@ class FakeRing implements HandoverSource {
 
   poll(): boolean {
     return this.handovers.length > 0;
+  }
+
+  pollAsync(): Promise<boolean> {
+    this.asyncPolls++;
+    return Promise.resolve(this.handovers.length > 0);
   }
 }
 
@@ -715,6 +721,18 @@ t.test('SpinWait: polls while the reader keeps up; watches the pages after a clo
   closeCall(byDefault, 8, true);
   byDefault.wait(0);
   t.same(byDefault.waitCounts, { spinsFound: 0, spinsTimedOut: 0, polls: 1 }, 'the watch is off by default: a close call still polls');
+});
+
+t.test('SpinWait.waitAsync: the same watch, then the ring\'s poll on the event loop', async (t) => {
+  const pages = new Map<number, Uint8Array>([[0, new Uint8Array(PAGE_SIZE)], [1, new PageBuilder(0n).event(1, markerPayload('x')).commit()]]);
+  const ring = new FakeRing(pages, { readerPage: 1, readerRead: 0 }, []);
+  const consumer = new MappedConsumer(ring, FAKE_FORMATS, { maxSpinUs: 2000, riskFraction: 0.5 });
+  t.equal(await consumer.waitAsync(0), false, 'nothing consumed yet: the ring\'s pollAsync()');
+  t.equal(ring.asyncPolls, 1);
+  closeCall(consumer, 8, true);
+  t.equal(await consumer.waitAsync(0), true, 'after a close call the watch sees the unread data');
+  t.same(consumer.waitCounts, { spinsFound: 1, spinsTimedOut: 0, polls: 1 });
+  t.equal(ring.asyncPolls, 1, 'and no poll followed it');
 });
 
 t.test('EventCursor: time stamps past 2^53 ns stay exact (two small-integer parts), through deltas, extends and absolute stamps', async (t) => {

@@ -4,7 +4,7 @@
  * (reader/sys.ts), on the host's own kernel.
  */
 import t from 'tap';
-import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readFileSync, writeSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -249,3 +249,40 @@ t.test('addon on the host kernel', { skip: process.platform !== 'linux' ? 'Linux
   writeSync(pfd, 'x');
   t.equal(sys.poll(pfd, c.POLLIN, 1000) & c.POLLIN, c.POLLIN, 'POLLIN once there is data');
 });
+
+t.test('addon pollAsync: waits on the event loop', { skip: process.platform !== 'linux' ? 'Linux only' : false }, async (t) => {
+  process.env['RBMAP_ADDON'] = addonPath;
+  const sys = (await import('../../reader/index.js')).sys;
+  const { constants: c } = sys;
+  const fifo = join(work, 'fifo-async');
+  await execa('mkfifo', [fifo]);
+  const pfd = openSync(fifo, fsConstants.O_RDWR);
+  t.teardown(() => closeSync(pfd));
+
+  let started = Date.now();
+  t.equal(await sys.pollAsync(pfd, c.POLLIN, 50), 0, 'an empty pipe times out with 0');
+  t.ok(Date.now() - started >= 45, 'after the timeout');
+
+  started = Date.now();
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 5);
+  setTimeout(() => writeSync(pfd, 'x'), 60);
+  const revents = await sys.pollAsync(pfd, c.POLLIN, -1);
+  clearInterval(ticker);
+  t.equal(revents & c.POLLIN, c.POLLIN, 'POLLIN once a timer on the same loop wrote to it');
+  t.ok(ticks >= 3, `timers ran while it waited (${ticks} ticks)`);
+  t.equal(fcntlNonBlocking(pfd), false, 'the fd is still blocking, as it was opened');
+
+  const first = sys.pollAsync(pfd, c.POLLOUT, 1000);
+  await t.rejects(sys.pollAsync(pfd, c.POLLIN, 10), /already has a wait pending/, 'a second wait on the same fd is refused');
+  t.equal((await first) & c.POLLOUT, c.POLLOUT, 'the first one still completes');
+  await t.rejects(sys.pollAsync(999_999, c.POLLIN, 10), { code: 'EBADF' }, 'a bad fd rejects with a SysError');
+  await t.rejects(sys.pollAsync(pfd, c.POLLHUP, 10), RangeError, 'POLLHUP alone is not a wait');
+});
+
+/** O_NONBLOCK in the fd's flags, as /proc/self/fdinfo shows them (octal). */
+function fcntlNonBlocking(fd: number): boolean {
+  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  if (flags === null) throw new Error(`no flags line in /proc/self/fdinfo/${fd}`);
+  return (parseInt(flags[1]!, 8) & fsConstants.O_NONBLOCK) !== 0;
+}

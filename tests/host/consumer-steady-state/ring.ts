@@ -75,6 +75,9 @@ export class ScriptedRing implements HandoverSource {
   poll(): boolean {
     return true;
   }
+  pollAsync(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
 }
 
 /** A ScriptedRing cycling over `pages` generated pages (IDs 1..pages; ID 0, the reader page at the start, empty). */
