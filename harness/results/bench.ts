@@ -41,6 +41,25 @@ export interface BenchResult {
   round?: number;
   /** When the TypeScript reader lost events: [ms into the measurement, events lost], the first few. */
   losses?: [number, number][];
+  /** The TypeScript reader's waits, drains and event-loop turns of 20 ms or more, the first few. */
+  stalls?: BenchStall[];
+}
+
+export interface BenchStall {
+  /** When it started, ms into the measurement. */
+  atMs: number;
+  what: 'wait' | 'consume' | 'yield';
+  /** How long it took. */
+  ms: number;
+  /** A wait that ended on its time-out, not on data. */
+  timedOut: boolean;
+}
+
+function isBenchStall(value: unknown): value is BenchStall {
+  if (typeof value !== 'object' || value === null) return false;
+  const stall = value as Record<string, unknown>;
+  return Number.isFinite(stall['atMs']) && Number.isFinite(stall['ms']) && typeof stall['timedOut'] === 'boolean' &&
+    (stall['what'] === 'wait' || stall['what'] === 'consume' || stall['what'] === 'yield');
 }
 
 /** One result with its figures against read() of the same ring size and rate. */
@@ -83,6 +102,8 @@ function parseResult(json: string, lineNumber: number): BenchResult {
   if (Array.isArray(losses) && losses.every((loss) => Array.isArray(loss) && loss.length === 2 && loss.every(Number.isFinite))) {
     result.losses = losses as [number, number][];
   }
+  const stalls = record['stalls'];
+  if (Array.isArray(stalls) && stalls.every(isBenchStall)) result.stalls = stalls;
   return result;
 }
 

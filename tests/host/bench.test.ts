@@ -115,4 +115,9 @@ t.test("the TypeScript reader's loss timeline travels with its result; a malform
   t.same(timed?.losses, [[87, 2]]);
   const [malformed] = parseBenchResults(`# bench-result ${JSON.stringify({ ...base, losses: [[87]] })}\n`);
   t.equal(malformed?.losses, undefined);
+  const stall = { atMs: 365, what: 'consume', ms: 160, timedOut: false };
+  const [stalled] = parseBenchResults(`# bench-result ${JSON.stringify({ ...base, stalls: [stall] })}\n`);
+  t.same(stalled?.stalls, [stall], 'the reader\'s long waits and drains are kept');
+  const [badStall] = parseBenchResults(`# bench-result ${JSON.stringify({ ...base, stalls: [{ ...stall, what: 'sleep' }] })}\n`);
+  t.equal(badStall?.stalls, undefined, 'a stall of an unknown kind is dropped');
 });

@@ -15,6 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { MappedConsumer, RingBufferMapping, sys, type EventCursor } from '../../../reader/index.js';
+import type { BenchStall } from '../../../harness/results/bench.js';
 import { MarkerSequence, overrunOf } from '../lib/bench-markers.js';
 import { BENCH_BINARY } from '../lib/paths.js';
 import { formats } from '../lib/ring.js';
@@ -102,12 +103,23 @@ let waitNs = 0n;
 const losses: [number, number][] = [];
 const LOSSES_KEPT = 16;
 let measuredFrom: bigint | null = null;
+/** A wait(), consume() or event-loop turn of the measured run that took this long or more is kept in `stalls`. */
+const STALL_NS = 20_000_000n;
+/** The measured run's long waits, drains and event-loop turns, the first few (to set beside `losses`). */
+const stalls: BenchStall[] = [];
+
+function noteStall(what: BenchStall['what'], started: bigint, ended: bigint, timedOut: boolean): void {
+  if (measuredFrom === null || ended - started < STALL_NS || stalls.length >= LOSSES_KEPT) return;
+  stalls.push({ atMs: Number((started - measuredFrom) / 1_000_000n), what, ms: Number((ended - started) / 1_000_000n), timedOut });
+}
 /** Consume what is there: while the writer writes, until caught up with it; at its end, all of it (complete). */
 function take(untilEmpty = false): boolean {
   const started = process.hrtime.bigint();
   const taken = consumer.consume(visit, untilEmpty ? UNTIL_EMPTY : UNTIL_CAUGHT_UP);
   pages += taken.pages;
-  consumeNs += process.hrtime.bigint() - started;
+  const ended = process.hrtime.bigint();
+  consumeNs += ended - started;
+  noteStall('consume', started, ended, false);
   if (taken.lostEvents > 0n && measuredFrom !== null && losses.length < LOSSES_KEPT) {
     losses.push([Number((started - measuredFrom) / 1_000_000n), Number(taken.lostEvents)]);
   }
@@ -133,14 +145,18 @@ async function follow(forSeconds: number, atRate: number): Promise<number> {
   while (written === undefined) {
     if (writerFailed !== undefined) throw writerFailed;
     const waitStarted = process.hrtime.bigint();
-    if (consumer.wait(100)) wakeups++;
+    const woken = consumer.wait(100);
+    if (woken) wakeups++;
     const waitEnded = process.hrtime.bigint();
     waitNs += waitEnded - waitStarted;
+    noteStall('wait', waitStarted, waitEnded, !woken);
     take();
     if (waitEnded - yielded >= YIELD_EVERY_NS) {
       // Let the writer's exit be seen.
       await new Promise((resolve) => setImmediate(resolve));
-      yielded = process.hrtime.bigint();
+      const resumed = process.hrtime.bigint();
+      noteStall('yield', waitEnded, resumed, false);
+      yielded = resumed;
     }
   }
   // What the writer left: all of it, or the warm-up's last markers would open the measured run
@@ -188,6 +204,7 @@ process.stdout.write(
     systemUs: cpu.system,
     wallUs,
     losses,
+    stalls,
     checksum: sum[0]! >>> 0,
   })}\n`,
 );
