@@ -269,6 +269,9 @@ export class RingBufferMapping implements HandoverSource {
 
   /** Unmap (and close the fd if this object opened it). Safe to call twice. */
   close(): void {
+    if (sys.pollAsyncPending(this.fd)) {
+      throw new Error(`cannot close the ring of fd ${this.fd}: a pollAsync()/waitAsync() on it is still pending; await it first`);
+    }
     if (this.mapped !== null) {
       const mapping = this.mapped;
       this.mapped = null;

@@ -222,6 +222,11 @@ export function poll(fd: number, events: number, timeoutMs: number): number {
 /** Fds with a pollAsync() pending: libuv watches an fd once at a time. */
 const pendingAsyncPolls = new Set<number>();
 
+/** True while a pollAsync() on `fd` has not called back. */
+export function pollAsyncPending(fd: number): boolean {
+  return pendingAsyncPolls.has(fd);
+}
+
 /**
  * poll(2) on one fd without stopping the process: the fd joins Node's event
  * loop until it is ready or `timeoutMs` has passed (negative: no timeout).

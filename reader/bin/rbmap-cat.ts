@@ -135,15 +135,18 @@ async function follow(readers: readonly CpuReader[], formats: TraceFormats, comm
     waits.set(reader, reader.consumer.waitAsync(FOLLOW_WAIT_MS).then(() => reader));
   };
   for (const reader of readers) waitOn(reader);
-  for (;;) {
-    const woken = await Promise.race([interrupted, ...waits.values()]);
-    if (woken === null) break;
-    // Between waits, what is there: not the writer's events one GET_READER_PAGE at a time.
-    printBatch(readers, formats, comms, formats.layouts.page.dataCapacity / 2);
-    waitOn(woken);
+  try {
+    for (;;) {
+      const woken = await Promise.race([interrupted, ...waits.values()]);
+      if (woken === null) break;
+      // Between waits, what is there: not the writer's events one GET_READER_PAGE at a time.
+      printBatch(readers, formats, comms, formats.layouts.page.dataCapacity / 2);
+      waitOn(woken);
+    }
+  } finally {
+    // A ring is not closed under a wait that is still watching its fd.
+    await Promise.allSettled(waits.values());
   }
-  // A ring is not closed under a wait that is still watching its fd.
-  await Promise.all(waits.values());
 }
 
 async function main(): Promise<void> {

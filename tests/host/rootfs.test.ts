@@ -274,8 +274,10 @@ t.test('addon pollAsync: waits on the event loop', { skip: process.platform !== 
   t.equal(fcntlNonBlocking(pfd), false, 'the fd is still blocking, as it was opened');
 
   const first = sys.pollAsync(pfd, c.POLLOUT, 1000);
+  t.equal(sys.pollAsyncPending(pfd), true, 'pending until it calls back');
   await t.rejects(sys.pollAsync(pfd, c.POLLIN, 10), /already has a wait pending/, 'a second wait on the same fd is refused');
   t.equal((await first) & c.POLLOUT, c.POLLOUT, 'the first one still completes');
+  t.equal(sys.pollAsyncPending(pfd), false);
   await t.rejects(sys.pollAsync(999_999, c.POLLIN, 10), { code: 'EBADF' }, 'a bad fd rejects with a SysError');
   await t.rejects(sys.pollAsync(pfd, c.POLLHUP, 10), RangeError, 'POLLHUP alone is not a wait');
 });
