@@ -9,7 +9,7 @@
  *   node bench-node-reader.js <writer-cpu> <reader-cpu> <seconds> <rate> <event-bytes> <max-spin-us>
  *
  * <max-spin-us> 0: wait in poll() only (method node-mmap-poll); otherwise the
- * consumer's in-place watch, at most that long (method node-mmap). A one-second
+ * consumer's in-place watch, at most that long (method node-mmap). A three-second
  * run of the writer comes first, consumed but not measured: the figures are
  * those of a consumer whose hot path V8 has compiled.
  */
@@ -41,8 +41,14 @@ const caughtUpBytes = traceFormats.layouts.page.dataCapacity / 2;
 /** consume()'s two ways, as objects of one shape (a second shape would make V8 recompile consume()). */
 const UNTIL_CAUGHT_UP = { caughtUpBytes };
 const UNTIL_EMPTY = { caughtUpBytes: 0 };
-/** The unmeasured run first: the writer unthrottled for this long. */
-const WARM_UP_SECONDS = 1;
+/**
+ * The unmeasured run first: the writer unthrottled for this long. After one second V8 was
+ * still compiling consume() and nextPage() (--trace-opt: 230-540 ms of a helper thread each,
+ * k22-sched3), on the reader's CPU: the drains they overlapped lost events, and the measured
+ * CPU included the compiler. k22-warm1, 1 MB at full rate, 8 runs of each alternated in one
+ * boot: 4 of 8 lost a burst after one second, 1 of 8 after three, at 12 % less CPU per MB.
+ */
+const WARM_UP_SECONDS = 3;
 const R = 0x72;
 const B = 0x62;
 const M = 0x6d;
@@ -165,7 +171,7 @@ async function follow(forSeconds: number, atRate: number): Promise<number> {
   return written;
 }
 
-// Warm-up, not measured: V8 compiles the hot path (under TCG that costs about a second of CPU).
+// Warm-up, not measured: V8 compiles the hot path (see WARM_UP_SECONDS).
 await follow(WARM_UP_SECONDS, 0);
 markers = new MarkerSequence();
 payloadBytes = 0;
