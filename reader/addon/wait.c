@@ -40,6 +40,16 @@ static void handle_closed(uv_handle_t *handle)
 	free(wait);
 }
 
+/* Stop both handles and close them; the struct goes with the second. */
+static void close_handles(struct async_wait *wait)
+{
+	wait->done = true;
+	uv_poll_stop(&wait->poll);
+	uv_timer_stop(&wait->timer);
+	uv_close((uv_handle_t *)&wait->poll, handle_closed);
+	uv_close((uv_handle_t *)&wait->timer, handle_closed);
+}
+
 static int poll_events_of(int uv_events)
 {
 	int events = 0;
@@ -68,11 +78,7 @@ static void finish(struct async_wait *wait, int result)
 
 	if (wait->done)
 		return;
-	wait->done = true;
-	uv_poll_stop(&wait->poll);
-	uv_timer_stop(&wait->timer);
-	uv_close((uv_handle_t *)&wait->poll, handle_closed);
-	uv_close((uv_handle_t *)&wait->timer, handle_closed);
+	close_handles(wait);
 
 	if (napi_open_handle_scope(env, &scope) != napi_ok)
 		return;
@@ -149,16 +155,12 @@ napi_value js_poll_async(napi_env env, napi_callback_info info)
 	    napi_create_string_utf8(env, "rbmap_sys.pollAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
 	    napi_async_init(env, NULL, name, &wait->context) != napi_ok) {
 		/* What was made is released when the handles close. */
-		wait->done = true;
-		uv_close((uv_handle_t *)&wait->poll, handle_closed);
-		uv_close((uv_handle_t *)&wait->timer, handle_closed);
+		close_handles(wait);
 		return throw_napi(env, napi_generic_failure, "pollAsync setup");
 	}
 	err = uv_poll_start(&wait->poll, uv_events, on_ready);
 	if (err) {
-		wait->done = true;
-		uv_close((uv_handle_t *)&wait->poll, handle_closed);
-		uv_close((uv_handle_t *)&wait->timer, handle_closed);
+		close_handles(wait);
 		return throw_errno(env, "pollAsync", -err);
 	}
 	if (timeout >= 0) {
