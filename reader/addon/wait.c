@@ -50,18 +50,25 @@ static void close_handles(struct async_wait *wait)
 	uv_close((uv_handle_t *)&wait->timer, handle_closed);
 }
 
+/* libuv's event bits and poll(2)'s, side by side. */
+static const struct {
+	int uv;
+	int poll;
+} event_bits[] = {
+	{ UV_READABLE, POLLIN },
+	{ UV_PRIORITIZED, POLLPRI },
+	{ UV_WRITABLE, POLLOUT },
+	{ UV_DISCONNECT, POLLHUP },
+};
+
 static int poll_events_of(int uv_events)
 {
 	int events = 0;
+	size_t i;
 
-	if (uv_events & UV_READABLE)
-		events |= POLLIN;
-	if (uv_events & UV_PRIORITIZED)
-		events |= POLLPRI;
-	if (uv_events & UV_WRITABLE)
-		events |= POLLOUT;
-	if (uv_events & UV_DISCONNECT)
-		events |= POLLHUP;
+	for (i = 0; i < ARRAY_SIZE(event_bits); i++)
+		if (uv_events & event_bits[i].uv)
+			events |= event_bits[i].poll;
 	return events;
 }
 
@@ -114,6 +121,7 @@ napi_value js_poll_async(napi_env env, napi_callback_info info)
 	napi_valuetype type;
 	int fd, events, timeout, uv_events = 0, flags, err;
 	struct async_wait *wait;
+	size_t i;
 	struct uv_loop_s *loop;
 
 	if (!get_args(env, info, 4, 4, argv) || !arg_fd(env, argv[0], &fd) ||
@@ -123,12 +131,9 @@ napi_value js_poll_async(napi_env env, napi_callback_info info)
 	NAPI_TRY(env, napi_typeof(env, argv[3], &type));
 	if (type != napi_function)
 		return throw_arg(env, "callback", "a function");
-	if (events & POLLIN)
-		uv_events |= UV_READABLE;
-	if (events & POLLPRI)
-		uv_events |= UV_PRIORITIZED;
-	if (events & POLLOUT)
-		uv_events |= UV_WRITABLE;
+	for (i = 0; i < ARRAY_SIZE(event_bits); i++)
+		if (event_bits[i].uv != UV_DISCONNECT && (events & event_bits[i].poll))
+			uv_events |= event_bits[i].uv;
 	if (!uv_events || (events & ~(POLLIN | POLLPRI | POLLOUT)))
 		return throw_range(env, "events", "POLLIN, POLLPRI and/or POLLOUT");
 	NAPI_TRY(env, napi_get_uv_event_loop(env, &loop));
