@@ -159,9 +159,10 @@ async function follow(forSeconds: number, atRate: number): Promise<number> {
     take();
     if (waitEnded - yielded >= YIELD_EVERY_NS) {
       // Let the writer's exit be seen.
+      const yielding = process.hrtime.bigint();
       await new Promise((resolve) => setImmediate(resolve));
       const resumed = process.hrtime.bigint();
-      noteStall('yield', waitEnded, resumed, false);
+      noteStall('yield', yielding, resumed, false);
       yielded = resumed;
     }
   }
