@@ -14,6 +14,9 @@
  * those of a consumer whose hot path V8 has compiled.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MappedConsumer, RingBufferMapping, sys, type EventCursor } from '../../../reader/index.js';
 import type { BenchStall } from '../../../harness/results/bench.js';
 import { MarkerSequence, overrunOf } from '../lib/bench-markers.js';
@@ -94,12 +97,13 @@ function visit(cursor: EventCursor): void {
 }
 
 /**
- * How often follow() lets the event loop run (to see the writer exit). A turn of it costs
- * about 1 ms of CPU under TCG: after every wait, on a 32 KB ring at full rate, that was a
- * quarter of the reader's CPU and most of its losses (k22-yield1: 96,000-149,000 events lost
- * in 3 s, against 15,000-27,000 yielding every 20 ms).
+ * How often follow() lets the event loop run, to learn how a writer that reported nothing
+ * ended. It learns of a writer that ended well from its report, as rbmap-bench's C reader
+ * does from its report pipe: a turn of the loop costs about 1 ms of CPU under TCG, and at
+ * 10,000/s turns every 20 ms were most of the reader's CPU outside consume() (k22-fixed1:
+ * 200-519 ms of user CPU per 3 s run, against 122-187 ms without them).
  */
-const YIELD_EVERY_NS = 20_000_000n;
+const YIELD_EVERY_NS = 1_000_000_000n;
 
 let pages = 0;
 let wakeups = 0;
@@ -134,42 +138,49 @@ function take(untilEmpty = false): boolean {
 
 /** `rbmap-bench write` for `forSeconds` at `atRate`, consumed as it goes; returns the markers written. */
 async function follow(forSeconds: number, atRate: number): Promise<number> {
-  const writer = spawn(BENCH_BINARY, ['write', String(writerCpu), String(forSeconds), String(atRate), String(eventBytes)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let writerOut = '';
-  writer.stdout.on('data', (chunk: Buffer) => {
-    writerOut += chunk.toString();
-  });
-  let written: number | undefined;
-  let writerFailed: Error | undefined;
-  writer.on('exit', (code) => {
-    if (code === 0) written = Number(JSON.parse(writerOut).written);
-    else writerFailed = new Error(`rbmap-bench write exited ${code}`);
-  });
-  let yielded = process.hrtime.bigint();
-  while (written === undefined) {
-    if (writerFailed !== undefined) throw writerFailed;
-    const waitStarted = process.hrtime.bigint();
-    const woken = consumer.wait(100);
-    if (woken) wakeups++;
-    const waitEnded = process.hrtime.bigint();
-    waitNs += waitEnded - waitStarted;
-    noteStall('wait', waitStarted, waitEnded, !woken);
-    take();
-    if (waitEnded - yielded >= YIELD_EVERY_NS) {
-      // Let the writer's exit be seen.
-      const yielding = process.hrtime.bigint();
-      await new Promise((resolve) => setImmediate(resolve));
-      const resumed = process.hrtime.bigint();
-      noteStall('yield', yielding, resumed, false);
-      yielded = resumed;
+  // The writer's report ({"written":N}, printed as it exits) goes to a file that each turn looks at.
+  const reportPath = join(tmpdir(), `bench-node-reader-${process.pid}.json`);
+  const report = openSync(reportPath, 'w+');
+  try {
+    const writer = spawn(BENCH_BINARY, ['write', String(writerCpu), String(forSeconds), String(atRate), String(eventBytes)], {
+      stdio: ['ignore', report, 'inherit'],
+    });
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) => {
+      writer.on('exit', (code) => {
+        exitCode = code;
+        resolve();
+      });
+    });
+    let yielded = process.hrtime.bigint();
+    while (fstatSync(report).size === 0) {
+      if (exitCode !== undefined) throw new Error(`rbmap-bench write exited ${exitCode} without a report`);
+      const waitStarted = process.hrtime.bigint();
+      const woken = consumer.wait(100);
+      if (woken) wakeups++;
+      const waitEnded = process.hrtime.bigint();
+      waitNs += waitEnded - waitStarted;
+      noteStall('wait', waitStarted, waitEnded, !woken);
+      take();
+      if (waitEnded - yielded >= YIELD_EVERY_NS) {
+        const yielding = process.hrtime.bigint();
+        await new Promise((resolve) => setImmediate(resolve));
+        const resumed = process.hrtime.bigint();
+        noteStall('yield', yielding, resumed, false);
+        yielded = resumed;
+      }
     }
+    await exited;
+    if (exitCode !== 0) throw new Error(`rbmap-bench write exited ${exitCode}`);
+    const written = Number(JSON.parse(readFileSync(reportPath, 'utf8')).written);
+    // What the writer left: all of it, or the warm-up's last markers would open the measured run
+    // (their numbers run ahead of the new writer's, which would all count as out of order).
+    while (!take(true));
+    return written;
+  } finally {
+    closeSync(report);
+    unlinkSync(reportPath);
   }
-  // What the writer left: all of it, or the warm-up's last markers would open the measured run
-  // (their numbers run ahead of the new writer's, which would all count as out of order).
-  while (!take(true));
-  return written;
 }
 
 // Warm-up, not measured: V8 compiles the hot path (see WARM_UP_SECONDS).
