@@ -61,6 +61,7 @@ import {
   walkPage,
 } from '../../reader/index.js';
 
+import { META_SETTLE_ATTEMPTS, settledMetaProblems } from '../guest/lib/stress.js';
 import { COMMON_FIELDS, HEADER_EVENT_6_1, HEADER_PAGE_6_1, PRINT_FORMAT_6_1, PRINT_ID } from './fixtures/formats-6.1.js';
 
 /** A made-up event exercising every storage kind. */
@@ -970,6 +971,15 @@ t.test('meta page: inconsistent sizes, flags and reader_read are reported', asyn
   // A list at byte 32 would overlap the fields: only the length itself can say so.
   const shortStruct = { ...readMetaPage(metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 0 }), true), metaStructLen: 32 };
   t.match(metaInconsistencies(shortStruct, GEOMETRY_4K).join('; '), /meta_struct_len 32/);
+});
+
+t.test('meta page shared with other consumers: a consistent area passes, a lasting duplicate fails after every settled read', async (t) => {
+  t.same(settledMetaProblems(metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 2 }), GEOMETRY_4K), []);
+  const duplicated = metaArea(PAGE_SIZE, { nrDataPages: 4, readerPage: 2 });
+  duplicated.setUint32(META_READER_PAGE, 1, true);
+  const started = Date.now();
+  t.match(settledMetaProblems(duplicated, GEOMETRY_4K).join('; '), /page ID 1 listed twice/);
+  t.ok(Date.now() - started >= META_SETTLE_ATTEMPTS - 1, 'it read again, a millisecond apart, before failing');
 });
 
 // ---------------------------------------------------------------------------

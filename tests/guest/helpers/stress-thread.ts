@@ -17,7 +17,7 @@ import {
   RingBufferMapping,
   sys,
 } from '../../../reader/index.js';
-import { OperationLog, StressControl, countWholeMarkersInPages, pinToCpu, prng, stableMeta, type SlowestOperation } from '../lib/stress.js';
+import { OperationLog, StressControl, countWholeMarkersInPages, pinToCpu, prng, settledMetaProblems, type SlowestOperation } from '../lib/stress.js';
 
 export interface StressThreadData {
   readonly seed: number;
@@ -62,8 +62,7 @@ const operations: Record<string, () => string> = {
         if (sys.poll(ring.fd, POLLIN, 20) === 0) continue;
         if (!ring.getReaderPage()) continue;
         taken++;
-        const meta = stableMeta(ring);
-        const problems = meta === null ? [] : ring.inconsistencies(meta);
+        const problems = settledMetaProblems(ring.metaView(), ring.geometry);
         if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
       }
       return `cpu${ring.cpu} ${taken} taken`;

@@ -30,11 +30,9 @@ import {
   dataBytesPerPage,
   hasCode,
   instance,
-  metaInconsistencies,
   onlineCpus,
   openTracePipeRaw,
   perCpuPath,
-  readMetaPage,
   readTraceFile,
   removeInstanceIfPresent,
   resetBuffer,
@@ -59,7 +57,7 @@ import {
   expectOkOr,
   pinToCpu,
   prng,
-  stableMeta,
+  settledMetaProblems,
   stressMarker,
 } from '../lib/stress.js';
 import { MarkerWriter } from '../lib/markers.js';
@@ -271,7 +269,7 @@ function mapUnderFaults(): string {
     }
     if (meta !== undefined) {
       try {
-        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(meta, pageSize))), { pageSize, pageDataCapacity: dataBytesPerPage() });
+        const problems = settledMetaProblems(new DataView(sys.viewOf(meta, pageSize)), { pageSize, pageDataCapacity: dataBytesPerPage() });
         if (problems.length > 0) throw new Error(`meta page of a mapping made under faults: ${problems.join('; ')}`);
       } finally {
         sys.munmapRange(meta, pageSize);
@@ -316,8 +314,7 @@ const operations: Record<string, Operation> = {
     if (held === undefined) return 'none';
     const { ring, own } = held;
     if (!ring.getReaderPage()) return 'EAGAIN';
-    const meta = stableMeta(ring);
-    const problems = meta === null ? [] : ring.inconsistencies(meta);
+    const problems = settledMetaProblems(ring.metaView(), ring.geometry);
     if (problems.length > 0) throw new Error(`meta page after a hand-over: ${problems.join('; ')}`);
     if (!own) return `page ${ring.meta().readerPage}`;
     checkCountersMonotonic(ring);
@@ -378,7 +375,7 @@ const operations: Record<string, Operation> = {
       ring.forgetUnmappedRange();
       try {
         if (moved !== reserved) throw new Error('mremap(MREMAP_FIXED) placed the mapping elsewhere');
-        const problems = metaInconsistencies(readMetaPage(new DataView(sys.viewOf(moved, ring.metaPageSize))), ring.geometry);
+        const problems = settledMetaProblems(new DataView(sys.viewOf(moved, ring.metaPageSize)), ring.geometry);
         if (problems.length > 0) throw new Error(`meta page of a moved mapping: ${problems.join('; ')}`);
       } finally {
         sys.munmapRange(moved, length);

@@ -3,7 +3,7 @@
  * markers that carry their own checksum, and a stable read of a meta page
  * that other consumers change meanwhile.
  */
-import { decodePage, hasCode, markerText, type MetaPage, readMetaPage, RingBufferMapping, sys } from '../../../reader/index.js';
+import { decodePage, hasCode, markerText, metaInconsistencies, type PageGeometry, readMetaPage, sys } from '../../../reader/index.js';
 import { formats } from './ring.js';
 import { sleepMs } from './waiting.js';
 
@@ -79,17 +79,31 @@ export function countWholeMarkersInPages(data: Buffer, pageSize: number, where: 
 }
 
 /**
- * The meta page as two equal reads in a row (other consumers swap pages of
- * the same buffer meanwhile); null if it never held still.
+ * Problems with a meta area that other consumers of the same buffer may be
+ * changing meanwhile. The kernel writes the meta area under the consumer lock,
+ * so a read beside a page swap can catch it half-written (a page ID in
+ * data_pages[] and in reader_page at once); the documented ABI only promises
+ * a consistent meta page after one's own ioctl, with one consumer. So a read
+ * counts only when two copies in a row are equal, and a problem only when
+ * every such read of META_SETTLE_ATTEMPTS, a millisecond apart, shows one:
+ * a lasting inconsistency still fails, a swap in flight does not. Empty if
+ * the area never held still.
  */
-export function stableMeta(ring: RingBufferMapping): MetaPage | null {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const first = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.metaPageSize));
-    const second = Buffer.from(new Uint8Array(ring.metaView().buffer, 0, ring.metaPageSize));
-    if (first.equals(second)) return readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength));
+export function settledMetaProblems(area: DataView, geometry: PageGeometry): string[] {
+  const bytes = new Uint8Array(area.buffer, area.byteOffset, area.byteLength);
+  let problems: string[] = [];
+  for (let attempt = 0; attempt < META_SETTLE_ATTEMPTS; attempt++) {
+    if (attempt > 0) sleepMs(1);
+    const first = Buffer.from(bytes);
+    const second = Buffer.from(bytes);
+    if (!first.equals(second)) continue;
+    problems = metaInconsistencies(readMetaPage(new DataView(first.buffer, first.byteOffset, first.byteLength)), geometry);
+    if (problems.length === 0) return [];
   }
-  return null;
+  return problems;
 }
+
+export const META_SETTLE_ATTEMPTS = 20;
 
 /** Run `action`; 'ok', or the errno name of an allowed failure; any other failure is thrown. */
 export function expectOkOr(action: () => void, ...allowed: string[]): string {
