@@ -271,7 +271,7 @@ t.test('addon pollAsync: waits on the event loop', { skip: process.platform !== 
   clearInterval(ticker);
   t.equal(revents & c.POLLIN, c.POLLIN, 'POLLIN once a timer on the same loop wrote to it');
   t.ok(ticks >= 3, `timers ran while it waited (${ticks} ticks)`);
-  t.equal(fcntlNonBlocking(pfd), false, 'the fd is still blocking, as it was opened');
+  t.equal(fdinfoSaysNonBlocking(pfd), false, 'the fd is still blocking, as it was opened');
 
   const first = sys.pollAsync(pfd, c.POLLOUT, 1000);
   t.equal(sys.pollAsyncPending(pfd), true, 'pending until it calls back');
@@ -283,7 +283,7 @@ t.test('addon pollAsync: waits on the event loop', { skip: process.platform !== 
 });
 
 /** O_NONBLOCK in the fd's flags, as /proc/self/fdinfo shows them (octal). */
-function fcntlNonBlocking(fd: number): boolean {
+function fdinfoSaysNonBlocking(fd: number): boolean {
   const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
   if (flags === null) throw new Error(`no flags line in /proc/self/fdinfo/${fd}`);
   return (parseInt(flags[1]!, 8) & fsConstants.O_NONBLOCK) !== 0;

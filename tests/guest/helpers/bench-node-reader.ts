@@ -117,9 +117,10 @@ let measuredFrom: bigint | null = null;
 const STALL_NS = 20_000_000n;
 /** The measured run's long waits, drains and event-loop turns, the first few (to set beside `losses`). */
 const stalls: BenchStall[] = [];
+const STALLS_KEPT = 16;
 
 function noteStall(what: BenchStall['what'], started: bigint, ended: bigint, timedOut: boolean): void {
-  if (measuredFrom === null || ended - started < STALL_NS || stalls.length >= LOSSES_KEPT) return;
+  if (measuredFrom === null || ended - started < STALL_NS || stalls.length >= STALLS_KEPT) return;
   stalls.push({ atMs: Number((started - measuredFrom) / 1_000_000n), what, ms: Number((ended - started) / 1_000_000n), timedOut });
 }
 /** Consume what is there: while the writer writes, until caught up with it; at its end, all of it (complete). */
